@@ -1,0 +1,267 @@
+"""The cffi build script: gets the pinned libuv, declares the C API, and compiles
+libuv's own sources plus uvffi's small C glue into the extension ``uvffi._uv``.
+
+libuv is not ours, so it is never committed: ``vendor/libuv/PIN`` names the
+release and where it comes from (uvloop's sdist on PyPI, which carries libuv's
+release tree), and this script fetches that archive with pip, checks its sha256
+and unpacks only libuv's sources. After that, builds are offline.
+
+``UVFFI_USE_SYSTEM_LIBUV=1`` links the system's libuv instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from cffi import FFI
+
+ROOT = Path(__file__).resolve().parent
+VENDOR = ROOT / "vendor" / "libuv"
+PIN = VENDOR / "PIN"
+GLUE_DIR = ROOT / "src" / "uvffi"
+
+# What of libuv's release tree we unpack (and ship in our sdist).
+KEEP = ("include/", "src/", "LICENSE", "LICENSE-extra", "CMakeLists.txt")
+
+# From libuv 1.52's CMakeLists.txt: the portable sources, then the platform's.
+COMMON_SOURCES = [
+    "fs-poll.c", "idna.c", "inet.c", "random.c", "strscpy.c", "strtok.c",
+    "thread-common.c", "threadpool.c", "timer.c", "uv-common.c",
+    "uv-data-getter-setters.c", "version.c",
+]
+UNIX_SOURCES = [
+    "async.c", "core.c", "dl.c", "fs.c", "getaddrinfo.c", "getnameinfo.c",
+    "loop-watcher.c", "loop.c", "pipe.c", "poll.c", "process.c",
+    "random-devurandom.c", "signal.c", "stream.c", "tcp.c", "thread.c", "tty.c",
+    "udp.c",
+]
+LINUX_SOURCES = [
+    "linux.c", "procfs-exepath.c", "random-getrandom.c", "random-sysctl-linux.c",
+    "proctitle.c",
+]
+DARWIN_SOURCES = [
+    "proctitle.c", "bsd-ifaddrs.c", "kqueue.c", "random-getentropy.c",
+    "darwin-proctitle.c", "darwin.c", "fsevents.c",
+]
+
+
+class BuildError(SystemExit):
+    """A build failure explained in one line."""
+
+
+def read_pin() -> dict[str, str]:
+    """Parse vendor/libuv/PIN (``key = value`` lines)."""
+    pin: dict[str, str] = {}
+    for line in PIN.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            pin[key.strip()] = value.strip()
+    return pin
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def unpack(archive: Path, member: str) -> None:
+    """Extract libuv's sources (and nothing else) from the archive."""
+    with tarfile.open(archive) as tar:
+        for info in tar.getmembers():
+            if not info.name.startswith(member):
+                continue
+            rel = info.name[len(member):]
+            if not rel.startswith(KEEP) or ".." in Path(rel).parts:
+                continue
+            target = VENDOR / rel
+            if info.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif info.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(info)
+                assert src is not None
+                target.write_bytes(src.read())
+
+
+def run_pip(args: list[str]) -> subprocess.CompletedProcess:
+    """Run pip: this interpreter's own (outside pip's build isolation), else one on PATH."""
+    env = dict(os.environ)
+    # pip's isolated build environment hides the interpreter's site-packages
+    # (and pip with them) through PYTHONPATH; the download needs the real pip.
+    env.pop("PYTHONPATH", None)
+    env.pop("PYTHONNOUSERSITE", None)
+    candidates = [[sys.executable, "-m", "pip"]]
+    candidates += [[exe] for exe in (shutil.which("pip3"), shutil.which("pip")) if exe]
+    proc = None
+    for cmd in candidates:
+        proc = subprocess.run(cmd + args, capture_output=True, text=True, env=env)
+        if proc.returncode == 0:
+            return proc
+    assert proc is not None
+    return proc
+
+
+def fetch_libuv() -> None:
+    """Make sure vendor/libuv holds the pinned release, fetching it if absent."""
+    if (VENDOR / "include" / "uv.h").exists():
+        return
+    pin = read_pin()
+    archive_env = os.environ.get("UVFFI_LIBUV_ARCHIVE")
+    with tempfile.TemporaryDirectory() as tmp:
+        if archive_env:
+            archive = Path(archive_env)
+        else:
+            requirement = pin["origin"]
+            name = requirement.split("==")[0]
+            args = ["download", "--quiet", "--no-deps", "--no-binary", name, "--no-build-isolation",
+                    requirement, "-d", tmp]
+            print(f"uvffi: fetching libuv {pin['version']} from {requirement} with pip", file=sys.stderr)
+            proc = run_pip(args)
+            archive = Path(tmp) / pin["archive"]
+            if proc.returncode != 0 or not archive.exists():
+                last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                raise BuildError(
+                    f"uvffi: cannot fetch libuv {pin['version']} ({requirement} from PyPI): {last}. "
+                    f"Put libuv's sources in {VENDOR} or set UVFFI_LIBUV_ARCHIVE to {pin['archive']}."
+                )
+        got = sha256_of(archive)
+        if got != pin["sha256"]:
+            raise BuildError(
+                f"uvffi: {archive.name} has sha256 {got}, but vendor/libuv/PIN pins {pin['sha256']}; refusing to build."
+            )
+        unpack(archive, pin["member"])
+    if not (VENDOR / "include" / "uv.h").exists():
+        raise BuildError(f"uvffi: {pin['archive']} holds no libuv under {pin['member']}.")
+
+
+CDEF = r"""
+typedef struct uv_loop_s uv_loop_t;
+typedef struct uv_handle_s uv_handle_t;
+typedef struct uvffi_loop_s uvffi_loop_t;
+typedef struct uvffi_handle_s uvffi_handle_t;
+typedef struct uvffi_work_s uvffi_work_t;
+
+#define UV_RUN_DEFAULT ...
+#define UV_RUN_ONCE ...
+#define UV_RUN_NOWAIT ...
+#define UV_LOOP_BLOCK_SIGNAL ...
+#define UV_METRICS_IDLE_TIME ...
+#define UV_VERSION_HEX ...
+#define UVFFI_EWRONGTHREAD ...
+#define UVFFI_ECLOSED ...
+#define UVFFI_TIMER ...
+#define UVFFI_PREPARE ...
+#define UVFFI_CHECK ...
+#define UVFFI_IDLE ...
+#define UVFFI_ASYNC ...
+#define UVFFI_SIGNAL ...
+
+unsigned int uv_version(void);
+const char *uv_version_string(void);
+const char *uv_strerror(int err);
+const char *uv_err_name(int err);
+uv_loop_t *uv_default_loop(void);
+uint64_t uv_now(const uv_loop_t *);
+void uv_update_time(uv_loop_t *);
+int uv_loop_alive(const uv_loop_t *loop);
+int uv_backend_fd(const uv_loop_t *);
+int uv_backend_timeout(const uv_loop_t *);
+void uv_stop(uv_loop_t *);
+int uv_loop_fork(uv_loop_t *loop);
+uint64_t uv_hrtime(void);
+
+uvffi_loop_t *uvffi_loop_new(uv_loop_t *existing, uintptr_t pyloop, int own);
+int uvffi_last_error(void);
+uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp);
+int uvffi_loop_check_thread(uvffi_loop_t *lp);
+int uvffi_run(uvffi_loop_t *lp, int mode);
+int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd);
+int uvffi_loop_wakeup_stop(uvffi_loop_t *lp);
+void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
+int uvffi_loop_free(uvffi_loop_t *lp);
+void uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
+int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value);
+int uvffi_metrics_info(uvffi_loop_t *lp, uint64_t *out);
+uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp);
+
+uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback);
+int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat);
+int uvffi_timer_again(uvffi_handle_t *h);
+int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback);
+int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum);
+int uvffi_handle_stop(uvffi_handle_t *h);
+int uvffi_handle_close(uvffi_handle_t *h);
+void uvffi_handle_abandon(uvffi_handle_t *h);
+int uvffi_handle_set_ref(uvffi_handle_t *h, int ref);
+int uvffi_handle_active(uvffi_handle_t *h);
+int uvffi_handle_has_ref(uvffi_handle_t *h);
+int uvffi_handle_kept(uvffi_handle_t *h);
+uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h);
+int uvffi_async_send(uvffi_handle_t *h);
+uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h);
+void uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat);
+uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h);
+
+uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self);
+int uvffi_work_cancel(uvffi_work_t *w);
+
+int uvffi_is_pypy(void);
+void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done);
+int uvffi_errno_count(void);
+int uvffi_errno_code(int i);
+const char *uvffi_errno_name(int i);
+
+extern "Python" void _uvffi_py_call(uintptr_t self, uintptr_t callback, int kind, int arg);
+extern "Python" void _uvffi_py_closed(uintptr_t self);
+extern "Python" void _uvffi_py_release(uintptr_t self);
+extern "Python" void _uvffi_py_keep(uintptr_t self);
+extern "Python" void _uvffi_py_work(uintptr_t self);
+extern "Python" void _uvffi_py_done(uintptr_t self, int status);
+extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
+extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+"""
+
+
+def make_ffibuilder() -> FFI:
+    """Declare the API and the sources; fetch libuv first unless the system's is used."""
+    builder = FFI()
+    builder.cdef(CDEF)
+    use_system = os.environ.get("UVFFI_USE_SYSTEM_LIBUV", "") not in ("", "0")
+    kwargs: dict = {
+        "include_dirs": [str(GLUE_DIR)],
+        "extra_compile_args": ["-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function", "-Werror=implicit-function-declaration"],
+        "define_macros": [("_CFFI_NO_LIMITED_API", None), ("_GNU_SOURCE", None), ("_FILE_OFFSET_BITS", "64"), ("_LARGEFILE_SOURCE", None)],
+        "py_limited_api": False,
+    }
+    if use_system:
+        kwargs["libraries"] = ["uv"]
+    else:
+        fetch_libuv()
+        unix = UNIX_SOURCES + (DARWIN_SOURCES if sys.platform == "darwin" else LINUX_SOURCES)
+        sources = [VENDOR / "src" / f for f in COMMON_SOURCES] + [VENDOR / "src" / "unix" / f for f in unix]
+        kwargs["sources"] = [str(p) for p in sources]
+        kwargs["include_dirs"] += [str(VENDOR / "include"), str(VENDOR / "src")]
+        kwargs["libraries"] = ["pthread"] if sys.platform == "darwin" else ["dl", "rt", "pthread"]
+        if sys.platform.startswith("linux"):
+            # Export only the module's init symbols: libuv's stay private.
+            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+    builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
+    return builder
+
+
+ffibuilder = make_ffibuilder()
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    ffibuilder.compile(tmpdir=str(ROOT / "build" / "cffi"), verbose=True)

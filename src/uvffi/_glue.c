@@ -1,0 +1,900 @@
+/*
+ * uvffi's C glue: the trampolines from libuv's callbacks into Python, and the
+ * little state that must live in C (the GIL hand-off around poll, the signal
+ * wakeup watcher, the graveyard of handles whose Python object died).
+ *
+ * This file is #included into the preamble of the cffi module (build_libuv.py),
+ * so it shares one translation unit with cffi's generated wrappers and can call
+ * the `extern "Python"` hooks used on PyPy.
+ *
+ * References to Python objects cross the cffi boundary as uintptr_t:
+ *   - CPython: the object's address (`id(obj)`), used with the C API directly;
+ *   - PyPy:    a cffi handle (`ffi.new_handle(obj)`), resolved in Python.
+ *
+ * Ownership (CPython):
+ *   - h->self is borrowed while the handle is inactive; while it is active or
+ *     closing, C holds one strong reference (h->kept), so a started handle
+ *     lives though Python drops it.
+ *   - h->callback is borrowed: the Python object keeps it in an attribute.
+ *   - The libuv memory is freed only in the close callback.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <stdint.h>
+
+#ifdef PYPY_VERSION
+#define UVFFI_PYPY 1
+#else
+#define UVFFI_PYPY 0
+#endif
+
+#define UVFFI_EWRONGTHREAD (-100001)
+#define UVFFI_ECLOSED (-100002)
+
+enum {
+    UVFFI_TIMER = 1,
+    UVFFI_PREPARE = 2,
+    UVFFI_CHECK = 3,
+    UVFFI_IDLE = 4,
+    UVFFI_ASYNC = 5,
+    UVFFI_SIGNAL = 6
+};
+
+typedef struct uvffi_handle_s uvffi_handle_t;
+
+/* The error of the last constructor that returned NULL on this thread. */
+static __thread int uvffi__last_err;
+int uvffi_last_error(void) { return uvffi__last_err; }
+
+typedef struct uvffi_loop_s {
+    uv_loop_t *loop;          /* the libuv loop */
+    uv_loop_t own_loop;       /* storage when uvffi owns the loop */
+    int owned;                /* 1: uvffi initialised own_loop and closes it */
+    uintptr_t pyloop;         /* borrowed reference to the Python Loop */
+    int running;              /* inside uvffi_run (guarded by mutex for the graveyard) */
+    int mode;                 /* uv_run mode of the current run */
+    uv_thread_t thread;       /* thread running the loop, valid while running */
+    void *saved;              /* PyThreadState* while the GIL is released for poll */
+    int gil_managed;          /* callbacks find the GIL held or in `saved` */
+    uv_prepare_t gil_prepare; /* releases the GIL before a poll that can block */
+    uv_poll_t wakeup;         /* watches the signal wakeup fd */
+    int wakeup_fd;
+    uv_async_t reaper;        /* wakes the loop to close abandoned handles */
+    uv_mutex_t mutex;         /* guards graveyard and running */
+    uvffi_handle_t *graveyard;
+    int internal_closing;     /* internal handles still to be closed */
+} uvffi_loop_t;
+
+struct uvffi_handle_s {
+    union {
+        uv_handle_t handle;
+        uv_timer_t timer;
+        uv_prepare_t prepare;
+        uv_check_t check;
+        uv_idle_t idle;
+        uv_async_t async;
+        uv_signal_t signal;
+    } uv;
+    uvffi_loop_t *lp;
+    uintptr_t self;           /* the Python handle object (see ownership above) */
+    uintptr_t callback;       /* the Python callable (borrowed) */
+    int kind;
+    int kept;                 /* C holds a strong reference to self */
+    uvffi_handle_t *next_dead;
+};
+
+typedef struct uvffi_work_s {
+    uv_work_t req;
+    uvffi_loop_t *lp;
+    uintptr_t self;           /* the Python WorkRequest, strong from queue to done */
+} uvffi_work_t;
+
+/* ------------------------------------------------------------------------ */
+/* Interpreter-specific pieces                                               */
+/* ------------------------------------------------------------------------ */
+
+#if UVFFI_PYPY
+
+/* extern "Python" hooks, defined by cffi from build_libuv.py's cdef */
+static void _uvffi_py_call(uintptr_t self, uintptr_t callback, int kind, int arg);
+static void _uvffi_py_closed(uintptr_t self);
+static void _uvffi_py_release(uintptr_t self);
+static void _uvffi_py_keep(uintptr_t self);
+static void _uvffi_py_work(uintptr_t self);
+static void _uvffi_py_done(uintptr_t self, int status);
+static void _uvffi_py_signals(uintptr_t pyloop);
+static void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+
+#define GIL_ENTER(lp)
+#define GIL_LEAVE(lp)
+#define GIL_ENSURE()
+#define GIL_RELEASE()
+
+static void uvffi__keep(uvffi_handle_t *h) { h->kept = 1; _uvffi_py_keep(h->self); }
+static void uvffi__release(uvffi_handle_t *h) { h->kept = 0; _uvffi_py_release(h->self); }
+
+#else /* CPython */
+
+static PyObject *uvffi__on_error;  /* f(source, exc): routes a callback's exception */
+static PyObject *uvffi__on_closed; /* f(handle): the close callback in Python */
+static PyObject *uvffi__on_work;   /* f(request): runs work_cb in the pool */
+static PyObject *uvffi__on_done;   /* f(request, status): runs done_cb */
+
+/* Take the GIL on the loop thread: either from `saved` (released for poll by
+ * this loop's prepare handle) or, when libuv runs outside uvffi_run, from the
+ * thread state machinery. */
+#define GIL_ENTER(lp)                                                   \
+    PyGILState_STATE gil__state = PyGILState_UNLOCKED;                  \
+    int gil__ensured = 0;                                               \
+    if ((lp)->saved != NULL) {                                          \
+        PyEval_RestoreThread((PyThreadState *)(lp)->saved);             \
+        (lp)->saved = NULL;                                             \
+    } else if (!(lp)->gil_managed) {                                    \
+        gil__state = PyGILState_Ensure();                               \
+        gil__ensured = 1;                                               \
+    }
+#define GIL_LEAVE(lp)                                                   \
+    if (gil__ensured) PyGILState_Release(gil__state);
+#define GIL_ENSURE() PyGILState_STATE gil__st = PyGILState_Ensure();
+#define GIL_RELEASE() PyGILState_Release(gil__st);
+
+/* Hand a pending exception to Python's router; never leaves one set. */
+static void uvffi__report(uintptr_t source)
+{
+    PyObject *type, *value, *tb, *r;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value == NULL) {
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        return;
+    }
+    if (tb != NULL)
+        PyException_SetTraceback(value, tb);
+    r = PyObject_CallFunctionObjArgs(uvffi__on_error, (PyObject *)source, value, NULL);
+    if (r == NULL)
+        PyErr_WriteUnraisable(uvffi__on_error);
+    Py_XDECREF(r);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+static void uvffi__keep(uvffi_handle_t *h) { h->kept = 1; Py_INCREF((PyObject *)h->self); }
+static void uvffi__release(uvffi_handle_t *h) { h->kept = 0; Py_DECREF((PyObject *)h->self); }
+
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks from libuv                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Run the Python callback of h with the GIL held. */
+static inline void uvffi__invoke(uvffi_handle_t *h, int arg)
+{
+    uintptr_t self = h->self, cb = h->callback;
+    if (self == 0 || cb == 0)
+        return;
+#if UVFFI_PYPY
+    _uvffi_py_call(self, cb, h->kind, arg);
+    if (h->kept && !uv_is_active(&h->uv.handle) && !uv_is_closing(&h->uv.handle))
+        uvffi__release(h);
+#else
+    {
+        PyObject *pself = (PyObject *)self, *pcb = (PyObject *)cb, *r;
+        Py_INCREF(pself);
+        Py_INCREF(pcb);
+        if (h->kind == UVFFI_SIGNAL) {
+            PyObject *num = PyLong_FromLong(arg);
+            r = num ? PyObject_CallFunctionObjArgs(pcb, pself, num, NULL) : NULL;
+            Py_XDECREF(num);
+        } else {
+            r = PyObject_CallOneArg(pcb, pself);
+        }
+        if (r == NULL)
+            uvffi__report(self);
+        else
+            Py_DECREF(r);
+        Py_DECREF(pcb);
+        /* A one-shot timer is inactive after it fired: drop the keep-alive. */
+        if (h->kept && !uv_is_active(&h->uv.handle) && !uv_is_closing(&h->uv.handle))
+            uvffi__release(h);
+        Py_DECREF(pself);
+    }
+#endif
+}
+
+#define UVFFI_SIMPLE_CB(name, type)                                     \
+    static void name(type *handle)                                      \
+    {                                                                   \
+        uvffi_handle_t *h = (uvffi_handle_t *)handle;                   \
+        uvffi_loop_t *lp = h->lp;                                       \
+        GIL_ENTER(lp)                                                   \
+        uvffi__invoke(h, 0);                                            \
+        GIL_LEAVE(lp)                                                   \
+    }
+
+UVFFI_SIMPLE_CB(uvffi__timer_cb, uv_timer_t)
+UVFFI_SIMPLE_CB(uvffi__prepare_cb, uv_prepare_t)
+UVFFI_SIMPLE_CB(uvffi__check_cb, uv_check_t)
+UVFFI_SIMPLE_CB(uvffi__idle_cb, uv_idle_t)
+UVFFI_SIMPLE_CB(uvffi__async_cb, uv_async_t)
+
+static void uvffi__signal_cb(uv_signal_t *handle, int signum)
+{
+    uvffi_handle_t *h = (uvffi_handle_t *)handle;
+    uvffi_loop_t *lp = h->lp;
+    GIL_ENTER(lp)
+    uvffi__invoke(h, signum);
+    GIL_LEAVE(lp)
+}
+
+/* The close callback: tell Python, drop the keep-alive, free the memory. */
+static void uvffi__close_cb(uv_handle_t *handle)
+{
+    uvffi_handle_t *h = (uvffi_handle_t *)handle;
+    uvffi_loop_t *lp = h->lp;
+    if (h->self == 0) {           /* abandoned: the Python object is gone */
+        free(h);
+        return;
+    }
+    {
+        GIL_ENTER(lp)
+        uintptr_t self = h->self;
+#if UVFFI_PYPY
+        h->self = 0;
+        _uvffi_py_closed(self);
+        if (h->kept)
+            _uvffi_py_release(self);
+#else
+        PyObject *r;
+        h->self = 0;
+        r = PyObject_CallOneArg(uvffi__on_closed, (PyObject *)self);
+        if (r == NULL)
+            uvffi__report(self);
+        else
+            Py_DECREF(r);
+        if (h->kept)
+            Py_DECREF((PyObject *)self);
+#endif
+        free(h);
+        GIL_LEAVE(lp)
+    }
+}
+
+/* Can the coming poll block? (uv_backend_timeout() answers 0 whenever a watcher
+ * is queued for registration, so decide from the loop's own queues.) */
+static int uvffi__poll_may_block(uvffi_loop_t *lp)
+{
+    uv_loop_t *l = lp->loop;
+    return lp->mode != UV_RUN_NOWAIT && l->stop_flag == 0 &&
+           l->idle_handles.next == &l->idle_handles &&
+           l->pending_queue.next == &l->pending_queue && l->closing_handles == NULL;
+}
+
+/* Before poll: release the GIL if poll may block, so other threads run. */
+static void uvffi__gil_prepare_cb(uv_prepare_t *p)
+{
+#if !UVFFI_PYPY
+    uvffi_loop_t *lp = (uvffi_loop_t *)p->data;
+    if (lp->gil_managed && lp->saved == NULL && uvffi__poll_may_block(lp))
+        lp->saved = PyEval_SaveThread();
+#else
+    (void)p;
+#endif
+}
+
+/* A signal arrived while the loop waited: run Python's handlers now. */
+static void uvffi__wakeup_cb(uv_poll_t *w, int status, int events)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)w->data;
+    char buf[64];
+    (void)status;
+    (void)events;
+    while (read(lp->wakeup_fd, buf, sizeof buf) > 0)
+        ;
+    {
+        GIL_ENTER(lp)
+#if UVFFI_PYPY
+        _uvffi_py_signals(lp->pyloop);
+#else
+        if (PyErr_CheckSignals() < 0)
+            uvffi__report(lp->pyloop);
+#endif
+        GIL_LEAVE(lp)
+    }
+}
+
+static void uvffi__reap(uvffi_loop_t *lp)
+{
+    uvffi_handle_t *h;
+    uv_mutex_lock(&lp->mutex);
+    h = lp->graveyard;
+    lp->graveyard = NULL;
+    uv_mutex_unlock(&lp->mutex);
+    while (h != NULL) {
+        uvffi_handle_t *next = h->next_dead;
+        if (!uv_is_closing(&h->uv.handle))
+            uv_close(&h->uv.handle, uvffi__close_cb);
+        h = next;
+    }
+}
+
+static void uvffi__reaper_cb(uv_async_t *a)
+{
+    uvffi__reap((uvffi_loop_t *)a->data);
+}
+
+static void uvffi__internal_closed(uv_handle_t *handle)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)handle->data;
+    lp->internal_closing--;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loops                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static int uvffi__loop_setup(uvffi_loop_t *lp)
+{
+    int err;
+    lp->wakeup_fd = -1;
+    err = uv_mutex_init(&lp->mutex);
+    if (err)
+        return err;
+    err = uv_prepare_init(lp->loop, &lp->gil_prepare);
+    if (err)
+        return err;
+    lp->gil_prepare.data = lp;
+    uv_prepare_start(&lp->gil_prepare, uvffi__gil_prepare_cb);
+    uv_unref((uv_handle_t *)&lp->gil_prepare);
+    err = uv_async_init(lp->loop, &lp->reaper, uvffi__reaper_cb);
+    if (err)
+        return err;
+    lp->reaper.data = lp;
+    uv_unref((uv_handle_t *)&lp->reaper);
+    return 0;
+}
+
+/* Create a loop owned by uvffi (existing == NULL) or wrap one that C code owns. */
+uvffi_loop_t *uvffi_loop_new(uv_loop_t *existing, uintptr_t pyloop, int own)
+{
+    int *err = &uvffi__last_err;
+    uvffi_loop_t *lp = calloc(1, sizeof *lp);
+    if (lp == NULL) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    lp->pyloop = pyloop;
+    if (existing == NULL) {
+        *err = uv_loop_init(&lp->own_loop);
+        if (*err) {
+            free(lp);
+            return NULL;
+        }
+        lp->loop = &lp->own_loop;
+        lp->owned = 1;
+    } else {
+        lp->loop = existing;
+        lp->owned = own;
+    }
+    *err = uvffi__loop_setup(lp);
+    if (*err) {
+        if (lp->owned)
+            uv_loop_close(lp->loop);
+        free(lp);
+        return NULL;
+    }
+    return lp;
+}
+
+uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp) { return lp->loop; }
+
+static int uvffi__wrong_thread(uvffi_loop_t *lp)
+{
+    uv_thread_t me = uv_thread_self();
+    return lp->running && !uv_thread_equal(&me, &lp->thread);
+}
+
+int uvffi_loop_check_thread(uvffi_loop_t *lp)
+{
+    return uvffi__wrong_thread(lp) ? UVFFI_EWRONGTHREAD : 0;
+}
+
+int uvffi_run(uvffi_loop_t *lp, int mode)
+{
+    int r, was_running, was_managed;
+    void *was_saved;
+    uv_thread_t was_thread;
+#if !UVFFI_PYPY
+    PyGILState_STATE st = PyGILState_Ensure();
+#endif
+    uv_mutex_lock(&lp->mutex);
+    was_running = lp->running;
+    was_thread = lp->thread;
+    lp->running = 1;
+    lp->thread = uv_thread_self();
+    uv_mutex_unlock(&lp->mutex);
+    was_managed = lp->gil_managed;
+    was_saved = lp->saved;
+    lp->mode = mode;
+    lp->saved = NULL;
+#if !UVFFI_PYPY
+    lp->gil_managed = 1;
+#endif
+    uvffi__reap(lp);
+    r = uv_run(lp->loop, (uv_run_mode)mode);
+#if !UVFFI_PYPY
+    if (lp->saved != NULL)
+        PyEval_RestoreThread((PyThreadState *)lp->saved);
+#endif
+    lp->saved = was_saved;
+    lp->gil_managed = was_managed;
+    uv_mutex_lock(&lp->mutex);
+    lp->running = was_running;
+    lp->thread = was_thread;
+    uv_mutex_unlock(&lp->mutex);
+#if !UVFFI_PYPY
+    PyGILState_Release(st);
+#endif
+    return r;
+}
+
+int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd)
+{
+    int err;
+    if (lp->wakeup_fd == fd)
+        return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
+    if (lp->wakeup_fd != -1)
+        return UV_EBUSY;
+    err = uv_poll_init(lp->loop, &lp->wakeup, fd);
+    if (err)
+        return err;
+    lp->wakeup.data = lp;
+    lp->wakeup_fd = fd;
+    uv_unref((uv_handle_t *)&lp->wakeup);
+    return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
+}
+
+int uvffi_loop_wakeup_stop(uvffi_loop_t *lp)
+{
+    if (lp->wakeup_fd == -1)
+        return 0;
+    return uv_poll_stop(&lp->wakeup);
+}
+
+static int uvffi__is_internal(uvffi_loop_t *lp, uv_handle_t *handle)
+{
+    return handle == (uv_handle_t *)&lp->gil_prepare || handle == (uv_handle_t *)&lp->reaper ||
+           (lp->wakeup_fd != -1 && handle == (uv_handle_t *)&lp->wakeup);
+}
+
+static void uvffi__close_internal_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)arg;
+    if (!uv_is_closing(handle) && uvffi__is_internal(lp, handle)) {
+        lp->internal_closing++;
+        uv_close(handle, uvffi__internal_closed);
+    }
+}
+
+static void uvffi__close_ours_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)arg;
+    uvffi_handle_t *h = (uvffi_handle_t *)handle;
+    if (uv_is_closing(handle) || uvffi__is_internal(lp, handle))
+        return;
+    /* Only handles created by uvffi: their callbacks are our trampolines. */
+    switch (handle->type) {
+    case UV_TIMER:
+        if (h->uv.timer.timer_cb != NULL && h->uv.timer.timer_cb != uvffi__timer_cb) return;
+        break;
+    case UV_PREPARE:
+        if (h->uv.prepare.prepare_cb != NULL && h->uv.prepare.prepare_cb != uvffi__prepare_cb) return;
+        break;
+    case UV_CHECK:
+        if (h->uv.check.check_cb != NULL && h->uv.check.check_cb != uvffi__check_cb) return;
+        break;
+    case UV_IDLE:
+        if (h->uv.idle.idle_cb != NULL && h->uv.idle.idle_cb != uvffi__idle_cb) return;
+        break;
+    case UV_ASYNC:
+        if (h->uv.async.async_cb != uvffi__async_cb) return;
+        break;
+    case UV_SIGNAL:
+        if (h->uv.signal.signal_cb != NULL && h->uv.signal.signal_cb != uvffi__signal_cb) return;
+        break;
+    default:
+        return;
+    }
+    if (handle->data != (void *)h)
+        return;
+    if (h->self != 0 && !h->kept)
+        uvffi__keep(h);
+    uv_close(handle, uvffi__close_cb);
+}
+
+/* Close every handle uvffi created on this loop, and uvffi's internal ones. */
+void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal)
+{
+    GIL_ENSURE()
+    uvffi__reap(lp);
+    uv_walk(lp->loop, uvffi__close_ours_cb, lp);
+    if (internal)
+        uv_walk(lp->loop, uvffi__close_internal_cb, lp);
+    GIL_RELEASE()
+}
+
+/* Free the loop: uv_loop_close if uvffi owns it. Returns libuv's result. */
+int uvffi_loop_free(uvffi_loop_t *lp)
+{
+    int err = 0;
+    if (lp->owned) {
+        err = uv_loop_close(lp->loop);
+        if (err)
+            return err;
+    }
+    uv_mutex_destroy(&lp->mutex);
+    free(lp);
+    return 0;
+}
+
+static void uvffi__walk_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_handle_t *h = (uvffi_handle_t *)handle;
+    uintptr_t list = ((uintptr_t *)arg)[0];
+    uvffi_loop_t *lp = (uvffi_loop_t *)((uintptr_t *)arg)[1];
+    if (uvffi__is_internal(lp, handle))
+        return;
+    if (handle->data != (void *)h || h->self == 0 || h->lp != lp)
+        return;
+#if UVFFI_PYPY
+    _uvffi_py_walk(list, h->self);
+#else
+    PyList_Append((PyObject *)list, (PyObject *)h->self);
+#endif
+}
+
+/* Append every live uvffi handle's Python object to `list`. */
+void uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
+{
+    uintptr_t arg[2];
+    GIL_ENSURE()
+    arg[0] = list;
+    arg[1] = (uintptr_t)lp;
+    uv_walk(lp->loop, uvffi__walk_cb, arg);
+    GIL_RELEASE()
+}
+
+int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value)
+{
+    if (option == UV_LOOP_BLOCK_SIGNAL)
+        return uv_loop_configure(lp->loop, UV_LOOP_BLOCK_SIGNAL, value);
+#if UV_VERSION_HEX >= 0x012700
+    if (option == UV_METRICS_IDLE_TIME)
+        return uv_loop_configure(lp->loop, UV_METRICS_IDLE_TIME);
+#endif
+    return UV_ENOSYS;
+}
+
+int uvffi_metrics_info(uvffi_loop_t *lp, uint64_t *out)
+{
+#if UV_VERSION_HEX >= 0x012d00
+    uv_metrics_t m;
+    int err = uv_metrics_info(lp->loop, &m);
+    if (err)
+        return err;
+    out[0] = m.loop_count;
+    out[1] = m.events;
+    out[2] = m.events_waiting;
+    return 0;
+#else
+    (void)lp;
+    (void)out;
+    return UV_ENOSYS;
+#endif
+}
+
+uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp) { return uv_metrics_idle_time(lp->loop); }
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Allocate and initialise a handle of `kind`; self is the Python object. */
+uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
+{
+    uvffi_handle_t *h;
+    int *err = &uvffi__last_err;
+    if (uvffi__wrong_thread(lp)) {
+        *err = UVFFI_EWRONGTHREAD;
+        return NULL;
+    }
+    h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    h->lp = lp;
+    h->kind = kind;
+    switch (kind) {
+    case UVFFI_TIMER: *err = uv_timer_init(lp->loop, &h->uv.timer); break;
+    case UVFFI_PREPARE: *err = uv_prepare_init(lp->loop, &h->uv.prepare); break;
+    case UVFFI_CHECK: *err = uv_check_init(lp->loop, &h->uv.check); break;
+    case UVFFI_IDLE: *err = uv_idle_init(lp->loop, &h->uv.idle); break;
+    case UVFFI_ASYNC: *err = uv_async_init(lp->loop, &h->uv.async, uvffi__async_cb); break;
+    case UVFFI_SIGNAL: *err = uv_signal_init(lp->loop, &h->uv.signal); break;
+    default: *err = UV_EINVAL; break;
+    }
+    if (*err) {
+        free(h);
+        return NULL;
+    }
+    h->uv.handle.data = h;
+    h->self = self;
+    h->callback = callback;
+    if (kind == UVFFI_ASYNC) {
+        /* An async handle is active from birth until it is closed. */
+        GIL_ENSURE()
+        uvffi__keep(h);
+        GIL_RELEASE()
+    }
+    return h;
+}
+
+/* Bring the keep-alive in line with libuv's idea of activity. */
+static void uvffi__sync_keep(uvffi_handle_t *h)
+{
+    int active = uv_is_active(&h->uv.handle);
+    if (active && !h->kept) {
+        GIL_ENSURE()
+        uvffi__keep(h);
+        GIL_RELEASE()
+    } else if (!active && h->kept && !uv_is_closing(&h->uv.handle)) {
+        GIL_ENSURE()
+        uvffi__release(h);
+        GIL_RELEASE()
+    }
+}
+
+#define UVFFI_GUARD(h)                                                  \
+    if (h->self == 0 || uv_is_closing(&h->uv.handle))                   \
+        return UVFFI_ECLOSED;                                           \
+    if (uvffi__wrong_thread(h->lp))                                     \
+        return UVFFI_EWRONGTHREAD;
+
+int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
+{
+    int err;
+    UVFFI_GUARD(h)
+    h->callback = callback;
+    err = uv_timer_start(&h->uv.timer, uvffi__timer_cb, timeout, repeat);
+    uvffi__sync_keep(h);
+    return err;
+}
+
+int uvffi_timer_again(uvffi_handle_t *h)
+{
+    int err;
+    UVFFI_GUARD(h)
+    err = uv_timer_again(&h->uv.timer);
+    uvffi__sync_keep(h);
+    return err;
+}
+
+int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
+{
+    int err;
+    UVFFI_GUARD(h)
+    h->callback = callback;
+    switch (h->kind) {
+    case UVFFI_PREPARE: err = uv_prepare_start(&h->uv.prepare, uvffi__prepare_cb); break;
+    case UVFFI_CHECK: err = uv_check_start(&h->uv.check, uvffi__check_cb); break;
+    case UVFFI_IDLE: err = uv_idle_start(&h->uv.idle, uvffi__idle_cb); break;
+    default: err = UV_EINVAL; break;
+    }
+    uvffi__sync_keep(h);
+    return err;
+}
+
+int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
+{
+    int err;
+    UVFFI_GUARD(h)
+    h->callback = callback;
+    err = uv_signal_start(&h->uv.signal, uvffi__signal_cb, signum);
+    uvffi__sync_keep(h);
+    return err;
+}
+
+int uvffi_handle_stop(uvffi_handle_t *h)
+{
+    int err;
+    UVFFI_GUARD(h)
+    switch (h->kind) {
+    case UVFFI_TIMER: err = uv_timer_stop(&h->uv.timer); break;
+    case UVFFI_PREPARE: err = uv_prepare_stop(&h->uv.prepare); break;
+    case UVFFI_CHECK: err = uv_check_stop(&h->uv.check); break;
+    case UVFFI_IDLE: err = uv_idle_stop(&h->uv.idle); break;
+    case UVFFI_SIGNAL: err = uv_signal_stop(&h->uv.signal); break;
+    default: err = UV_EINVAL; break;
+    }
+    uvffi__sync_keep(h);
+    return err;
+}
+
+/* Close from Python: keep self alive until the close callback has run. */
+int uvffi_handle_close(uvffi_handle_t *h)
+{
+    UVFFI_GUARD(h)
+    if (!h->kept) {
+        GIL_ENSURE()
+        uvffi__keep(h);
+        GIL_RELEASE()
+    }
+    uv_close(&h->uv.handle, uvffi__close_cb);
+    return 0;
+}
+
+/* The Python object died while the handle was inactive and open: close it on
+ * the loop's thread (from any thread), freeing only the raw memory. */
+void uvffi_handle_abandon(uvffi_handle_t *h)
+{
+    uvffi_loop_t *lp = h->lp;
+    int wake;
+    h->self = 0;
+    h->callback = 0;
+    uv_mutex_lock(&lp->mutex);
+    h->next_dead = lp->graveyard;
+    lp->graveyard = h;
+    wake = lp->running;
+    uv_mutex_unlock(&lp->mutex);
+    if (wake)
+        uv_async_send(&lp->reaper);
+}
+
+int uvffi_handle_set_ref(uvffi_handle_t *h, int ref)
+{
+    UVFFI_GUARD(h)
+    if (ref)
+        uv_ref(&h->uv.handle);
+    else
+        uv_unref(&h->uv.handle);
+    return 0;
+}
+
+int uvffi_handle_active(uvffi_handle_t *h) { return uv_is_active(&h->uv.handle); }
+int uvffi_handle_has_ref(uvffi_handle_t *h) { return uv_has_ref(&h->uv.handle); }
+int uvffi_handle_kept(uvffi_handle_t *h) { return h->kept; }
+uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h) { return &h->uv.handle; }
+
+int uvffi_async_send(uvffi_handle_t *h) { return uv_async_send(&h->uv.async); }
+
+uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h) { return uv_timer_get_repeat(&h->uv.timer); }
+void uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat) { uv_timer_set_repeat(&h->uv.timer, repeat); }
+uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h) { return uv_timer_get_due_in(&h->uv.timer); }
+
+/* ------------------------------------------------------------------------ */
+/* Thread-pool work                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void uvffi__work_cb(uv_work_t *req)
+{
+    uvffi_work_t *w = (uvffi_work_t *)req;
+#if UVFFI_PYPY
+    _uvffi_py_work(w->self);
+#else
+    PyGILState_STATE st = PyGILState_Ensure();
+    PyObject *r = PyObject_CallOneArg(uvffi__on_work, (PyObject *)w->self);
+    if (r == NULL)
+        PyErr_WriteUnraisable(uvffi__on_work);
+    Py_XDECREF(r);
+    PyGILState_Release(st);
+#endif
+}
+
+static void uvffi__after_work_cb(uv_work_t *req, int status)
+{
+    uvffi_work_t *w = (uvffi_work_t *)req;
+    uvffi_loop_t *lp = w->lp;
+    GIL_ENTER(lp)
+#if UVFFI_PYPY
+    _uvffi_py_done(w->self, status);
+    _uvffi_py_release(w->self);
+#else
+    {
+        PyObject *st = PyLong_FromLong(status), *r = NULL;
+        if (st != NULL)
+            r = PyObject_CallFunctionObjArgs(uvffi__on_done, (PyObject *)w->self, st, NULL);
+        if (r == NULL)
+            uvffi__report(w->self);
+        Py_XDECREF(r);
+        Py_XDECREF(st);
+        Py_DECREF((PyObject *)w->self);
+    }
+#endif
+    free(w);
+    GIL_LEAVE(lp)
+}
+
+/* Queue a work request; C keeps the Python request alive until done. */
+uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
+{
+    uvffi_work_t *w;
+    int *err = &uvffi__last_err;
+    if (uvffi__wrong_thread(lp)) {
+        *err = UVFFI_EWRONGTHREAD;
+        return NULL;
+    }
+    w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    w->lp = lp;
+    w->self = self;
+    {
+        GIL_ENSURE()
+#if UVFFI_PYPY
+        _uvffi_py_keep(self);
+#else
+        Py_INCREF((PyObject *)self);
+#endif
+        GIL_RELEASE()
+    }
+    *err = uv_queue_work(lp->loop, &w->req, uvffi__work_cb, uvffi__after_work_cb);
+    if (*err) {
+        GIL_ENSURE()
+#if UVFFI_PYPY
+        _uvffi_py_release(self);
+#else
+        Py_DECREF((PyObject *)self);
+#endif
+        GIL_RELEASE()
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); }
+
+/* ------------------------------------------------------------------------ */
+/* Module set-up                                                             */
+/* ------------------------------------------------------------------------ */
+
+int uvffi_is_pypy(void) { return UVFFI_PYPY; }
+
+/* CPython: register the Python functions the trampolines call. */
+void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done)
+{
+#if !UVFFI_PYPY
+    GIL_ENSURE()
+    Py_XINCREF((PyObject *)on_error);
+    Py_XINCREF((PyObject *)on_closed);
+    Py_XINCREF((PyObject *)on_work);
+    Py_XINCREF((PyObject *)on_done);
+    uvffi__on_error = (PyObject *)on_error;
+    uvffi__on_closed = (PyObject *)on_closed;
+    uvffi__on_work = (PyObject *)on_work;
+    uvffi__on_done = (PyObject *)on_done;
+    GIL_RELEASE()
+#else
+    (void)on_error;
+    (void)on_closed;
+    (void)on_work;
+    (void)on_done;
+#endif
+}
+
+#define UVFFI_ERRNO_XX(code, _) UV_##code,
+static const int uvffi__errno_codes[] = { UV_ERRNO_MAP(UVFFI_ERRNO_XX) };
+#undef UVFFI_ERRNO_XX
+#define UVFFI_ERRNO_XX(code, _) "UV_" #code,
+static const char *uvffi__errno_names[] = { UV_ERRNO_MAP(UVFFI_ERRNO_XX) };
+#undef UVFFI_ERRNO_XX
+
+int uvffi_errno_count(void) { return (int)(sizeof uvffi__errno_codes / sizeof uvffi__errno_codes[0]); }
+int uvffi_errno_code(int i) { return uvffi__errno_codes[i]; }
+const char *uvffi_errno_name(int i) { return uvffi__errno_names[i]; }

@@ -1,0 +1,52 @@
+"""Cross-thread wakeups: :class:`Async`.
+
+All Async handles of a loop share one eventfd watcher; ``send()`` marks the
+handle pending and writes to it. Several sends before the loop wakes coalesce
+into one callback; a send after the callback ran gives another.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from ._ffi import lib
+from .error import AsyncError, HandleClosedError, raise_for
+from .handle import Handle
+from .loop import Loop
+
+__all__ = ["Async"]
+
+
+class Async(Handle):
+    """Wake the loop from any thread: ``callback(async_handle)`` runs on the loop thread."""
+
+    _kind = lib.UVFFI_ASYNC
+    _error = AsyncError
+
+    def __init__(self, loop: Loop, callback: Callable[["Async"], Any]) -> None:
+        if not callable(callback):
+            raise TypeError("a callable is required")
+        self._send_lock = threading.Lock()
+        Handle.__init__(self, loop, callback)
+
+    def send(self) -> None:
+        """Wake the loop; safe from any thread. Raises HandleClosedError once closed."""
+        with self._send_lock:
+            if self._closed or self._ptr is None:
+                raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
+            err = lib.uvffi_async_send(self._ptr)
+        if err:
+            raise_for(err, AsyncError)
+
+    def close(self, callback: Optional[Callable[[Any], Any]] = None) -> None:
+        """Close the handle; later sends raise HandleClosedError."""
+        with self._send_lock:
+            Handle.close(self, callback)
+
+    def _on_closed(self) -> None:
+        # The libuv memory is freed right after this returns: no send may be in flight.
+        with self._send_lock:
+            self._ptr = None
+            self._closed = True
+        Handle._on_closed(self)

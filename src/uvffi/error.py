@@ -1,0 +1,71 @@
+"""Exceptions raised by uvffi, named as pyuv names them (``pyuv.error``)."""
+
+from __future__ import annotations
+
+from ._ffi import ffi, lib
+
+__all__ = [
+    "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
+    "PrepareError", "IdleError", "CheckError", "SignalError", "LoopClosedError",
+]
+
+
+class UVError(Exception):
+    """A libuv call failed; ``args`` is ``(code, message)`` with libuv's negative error code."""
+
+
+class ThreadError(UVError):
+    """A thread-pool operation failed."""
+
+
+class HandleError(UVError):
+    """An operation on a handle failed."""
+
+
+class HandleClosedError(HandleError):
+    """The handle is closing or closed."""
+
+
+class AsyncError(HandleError):
+    """An :class:`~uvffi.Async` operation failed."""
+
+
+class TimerError(HandleError):
+    """A :class:`~uvffi.Timer` operation failed."""
+
+
+class PrepareError(HandleError):
+    """A :class:`~uvffi.Prepare` operation failed."""
+
+
+class IdleError(HandleError):
+    """An :class:`~uvffi.Idle` operation failed."""
+
+
+class CheckError(HandleError):
+    """A :class:`~uvffi.Check` operation failed."""
+
+
+class SignalError(HandleError):
+    """A :class:`~uvffi.Signal` operation failed."""
+
+
+class LoopClosedError(RuntimeError):
+    """The loop was closed: it and its handles can no longer be used."""
+
+
+def strerror(code: int) -> str:
+    """libuv's message for an error code."""
+    return ffi.string(lib.uv_strerror(code)).decode()
+
+
+def raise_for(code: int, cls: type[UVError] = UVError) -> None:
+    """Raise the exception for a failed call: ``cls(code, message)`` or a uvffi-specific one."""
+    if code == lib.UVFFI_EWRONGTHREAD:
+        raise RuntimeError(
+            "this loop is running in another thread: only Async.send() and "
+            "call_soon_threadsafe() may be called from other threads"
+        )
+    if code == lib.UVFFI_ECLOSED:
+        raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
+    raise cls(code, strerror(code))

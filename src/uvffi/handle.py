@@ -1,0 +1,109 @@
+"""The handle base class: the lifetime rules every handle family shares.
+
+- The libuv struct is allocated in C and freed only in its close callback.
+- While a handle is active or closing, C holds a reference to the Python object,
+  so a started handle keeps working though the program drops it.
+- An inactive handle that nothing references is collected; its libuv handle is
+  then closed on the loop's thread and only the raw memory is freed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Optional, Type
+
+from ._ffi import cb_ref, lib, ref
+from .error import HandleClosedError, HandleError, LoopClosedError, UVError, raise_for
+from .loop import Loop
+
+__all__ = ["Handle"]
+
+
+class Handle:
+    """Base class of libuv handles; not instantiated directly."""
+
+    _kind: ClassVar[int] = 0
+    _error: ClassVar[Type[UVError]] = HandleError
+
+    def __init__(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
+        if not isinstance(loop, Loop):
+            raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
+        if loop._closed:
+            raise LoopClosedError("the loop is closed")
+        self._loop = loop
+        self._callback: Optional[Callable[..., Any]] = _callback
+        self._close_cb: Optional[Callable[[Any], Any]] = None
+        self._closed = False
+        self._ptr: Any = None
+        ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), 0 if _callback is None else cb_ref(_callback))
+        if not ptr:
+            raise_for(lib.uvffi_last_error(), self._error)
+        self._ptr = ptr
+
+    @property
+    def loop(self) -> Loop:
+        """The loop this handle belongs to."""
+        return self._loop
+
+    @property
+    def active(self) -> bool:
+        """True while the handle is started (for Async: until it is closed)."""
+        ptr = self._ptr
+        return ptr is not None and not self._closed and bool(lib.uvffi_handle_active(ptr))
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (the handle is closing or closed)."""
+        return self._closed
+
+    @property
+    def ref(self) -> bool:
+        """Whether the handle keeps the loop alive; set False to let the loop end without it."""
+        ptr = self._ptr
+        return ptr is not None and not self._closed and bool(lib.uvffi_handle_has_ref(ptr))
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        err = lib.uvffi_handle_set_ref(self._live(), 1 if value else 0)
+        if err:
+            raise_for(err, self._error)
+
+    def _live(self) -> Any:
+        ptr = self._ptr
+        if ptr is None or self._closed:
+            raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
+        return ptr
+
+    def close(self, callback: Optional[Callable[[Any], Any]] = None) -> None:
+        """Close the handle; ``callback(handle)`` runs once libuv has closed it.
+
+        Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
+        if callback is not None and not callable(callback):
+            raise TypeError("a callable or None is required")
+        err = lib.uvffi_handle_close(self._live())
+        if err:
+            raise_for(err, self._error)
+        self._close_cb = callback
+        self._closed = True
+
+    def _on_closed(self) -> None:
+        """Called from C once libuv has closed the handle; the memory is freed after."""
+        self._ptr = None
+        self._closed = True
+        self._callback = None
+        cb = self._close_cb
+        if cb is not None:
+            self._close_cb = None
+            cb(self)
+
+    def __del__(self) -> None:
+        ptr = getattr(self, "_ptr", None)
+        if ptr is not None and not self._closed:
+            self._ptr = None
+            try:
+                lib.uvffi_handle_abandon(ptr)
+            except Exception:  # interpreter shutdown
+                pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("active" if self.active else "inactive")
+        return f"<{type(self).__name__} {state}>"

@@ -1,0 +1,46 @@
+"""Signals: :class:`Signal`, a callback on the loop thread when a signal arrives."""
+
+from __future__ import annotations
+
+import signal as _signal
+from typing import Any, Callable
+
+from ._ffi import cb_ref, lib
+from .error import SignalError, raise_for
+from .handle import Handle
+
+__all__ = ["Signal"]
+
+_NSIG = getattr(_signal, "NSIG", 65)
+
+
+class Signal(Handle):
+    """Watch a signal with libuv's ``uv_signal_t``: ``callback(handle, signum)``.
+
+    Do not use it for SIGINT in programs that rely on KeyboardInterrupt: when
+    the last watcher of a signal stops, libuv resets it to SIG_DFL."""
+
+    _kind = lib.UVFFI_SIGNAL
+    _error = SignalError
+
+    def start(self, callback: Callable[["Signal", int], Any], signum: int) -> None:
+        """Call ``callback(handle, signum)`` each time ``signum`` is delivered."""
+        if not callable(callback):
+            raise TypeError("a callable is required")
+        if not isinstance(signum, int) or isinstance(signum, bool):
+            raise TypeError(f"signum must be an int, not {type(signum).__name__}")
+        if not 0 < signum < _NSIG:
+            raise ValueError(f"invalid signal number: {signum}")
+        ptr = self._ptr
+        if ptr is None:
+            self._live()
+        err = lib.uvffi_signal_start(ptr, cb_ref(callback), int(signum))
+        if err:
+            raise_for(err, SignalError)
+        self._callback = callback
+
+    def stop(self) -> None:
+        """Stop watching the signal."""
+        err = lib.uvffi_handle_stop(self._live())
+        if err:
+            raise_for(err, SignalError)

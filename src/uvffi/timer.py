@@ -1,0 +1,77 @@
+"""Timers: :class:`Timer`, a callback after a timeout and optionally at an interval."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from ._ffi import cb_ref, lib
+from .error import TimerError, raise_for
+from .handle import Handle
+
+__all__ = ["Timer"]
+
+
+def to_ms(seconds: float, what: str = "timeout") -> int:
+    """Seconds (float) to libuv's milliseconds; a positive value under 1 ms becomes 1 ms."""
+    if seconds.__class__ is not float:
+        if not isinstance(seconds, (int, float)):
+            raise TypeError(f"{what} must be a number of seconds, not {type(seconds).__name__}")
+        seconds = float(seconds)
+    if not 0.0 <= seconds < math.inf:
+        raise ValueError(f"{what} must be a finite number of seconds >= 0, got {seconds!r}")
+    ms = int(seconds * 1000.0)
+    if ms == 0 and seconds > 0.0:
+        ms = 1
+    return ms
+
+
+class Timer(Handle):
+    """A libuv timer. Times are in seconds; ``callback(timer)`` runs in the timers phase."""
+
+    _kind = lib.UVFFI_TIMER
+    _error = TimerError
+
+    def start(self, callback: Callable[["Timer"], Any], timeout: float, repeat: float) -> None:
+        """Call ``callback(timer)`` after ``timeout`` seconds, then every ``repeat``
+        seconds if ``repeat`` is not 0. Starting again restarts the timer."""
+        if not callable(callback):
+            raise TypeError("a callable is required")
+        t = to_ms(timeout)
+        r = to_ms(repeat, "repeat")
+        ptr = self._ptr
+        if ptr is None:
+            self._live()
+        err = lib.uvffi_timer_start(ptr, cb_ref(callback), t, r)
+        if err:
+            raise_for(err, TimerError)
+        self._callback = callback
+
+    def stop(self) -> None:
+        """Stop the timer; its callback will not run until started again."""
+        err = lib.uvffi_handle_stop(self._live())
+        if err:
+            raise_for(err, TimerError)
+
+    def again(self) -> None:
+        """Restart a repeating timer with its repeat as the timeout; TimerError if never started."""
+        err = lib.uvffi_timer_again(self._live())
+        if err:
+            raise_for(err, TimerError)
+
+    @property
+    def repeat(self) -> float:
+        """The repeat interval in seconds (0 for a one-shot timer)."""
+        return lib.uvffi_timer_get_repeat(self._live()) / 1000.0
+
+    @repeat.setter
+    def repeat(self, value: float) -> None:
+        lib.uvffi_timer_set_repeat(self._live(), to_ms(value, "repeat"))
+
+    @property
+    def due_in(self) -> float:
+        """Seconds until the timer fires; 0.0 if it is not active."""
+        ptr = self._live()
+        if not lib.uvffi_handle_active(ptr):
+            return 0.0
+        return lib.uvffi_timer_get_due_in(ptr) / 1000.0

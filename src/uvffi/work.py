@@ -1,0 +1,77 @@
+"""Thread-pool work: :class:`WorkRequest`, made by :meth:`Loop.queue_work`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ._ffi import lib, ref
+from .error import LoopClosedError, ThreadError, raise_for
+
+if TYPE_CHECKING:
+    from .loop import Loop
+
+__all__ = ["WorkRequest"]
+
+
+class WorkRequest:
+    """``work_cb()`` runs in libuv's thread pool (``UV_THREADPOOL_SIZE`` threads),
+    then ``done_cb(error)`` on the loop thread. An exception in ``work_cb`` goes to
+    the loop's excepthook and ``done_cb`` still runs."""
+
+    def __init__(self, loop: "Loop", work_cb: Callable[[], Any],
+                 done_cb: Optional[Callable[[Optional[int]], Any]] = None) -> None:
+        if not callable(work_cb):
+            raise TypeError("a callable is required")
+        if done_cb is not None and not callable(done_cb):
+            raise TypeError("done_cb must be a callable or None")
+        if loop._closed:
+            raise LoopClosedError("the loop is closed")
+        self._loop = loop
+        self._work_cb = work_cb
+        self._done_cb = done_cb
+        self._exc: Optional[BaseException] = None
+        self._req: Any = None
+        req = lib.uvffi_work_queue(loop._lp, ref(self))
+        if not req:
+            raise_for(lib.uvffi_last_error(), ThreadError)
+        self._req = req
+
+    @property
+    def loop(self) -> "Loop":
+        """The loop whose thread runs ``done_cb``."""
+        return self._loop
+
+    @property
+    def pending(self) -> bool:
+        """True until ``done_cb`` has been called."""
+        return self._req is not None
+
+    def cancel(self) -> bool:
+        """Cancel the work if no thread has started it: ``done_cb`` then gets
+        ``UV_ECANCELED``. Returns True if it was cancelled."""
+        req = self._req
+        if req is None:
+            return False
+        err = lib.uvffi_loop_check_thread(self._loop._lp)
+        if err:
+            raise_for(err)
+        return lib.uvffi_work_cancel(req) == 0
+
+    def _run(self) -> None:
+        """In a pool thread: run work_cb, keeping any exception for the loop thread."""
+        try:
+            self._work_cb()
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop thread
+            self._exc = exc
+
+    def _done(self, status: int) -> None:
+        """On the loop thread: report work_cb's exception, then call done_cb."""
+        self._req = None
+        exc = self._exc
+        if exc is not None:
+            self._exc = None
+            self._loop._handle_error(exc)
+        done = self._done_cb
+        self._work_cb = self._done_cb = None  # type: ignore[assignment]
+        if done is not None:
+            done(status if status < 0 else None)
