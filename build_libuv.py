@@ -124,10 +124,13 @@ def fetch_libuv() -> None:
         else:
             requirement = pin["origin"]
             name = requirement.split("==")[0]
-            args = ["download", "--quiet", "--no-deps", "--no-binary", name, "--no-build-isolation",
-                    requirement, "-d", tmp]
+            args = ["download", "--quiet", "--no-deps", "--no-binary", name, requirement, "-d", tmp]
             print(f"uvffi: fetching libuv {pin['version']} from {requirement} with pip", file=sys.stderr)
-            proc = run_pip(args)
+            # pip prepares the sdist's metadata: quick with the setuptools at hand,
+            # else in an isolated environment of its own.
+            proc = run_pip(args + ["--no-build-isolation"])
+            if proc.returncode != 0:
+                proc = run_pip(args)
             archive = Path(tmp) / pin["archive"]
             if proc.returncode != 0 or not archive.exists():
                 last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
