@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import errno, error
 from ._ffi import ffi, lib
+from ._loop_hooks import install as _install_loop_hooks
 from ._trampoline import install as _install
 from ._version import __version__
 from .async_handle import Async
@@ -19,6 +20,7 @@ from .timer import Timer
 from .work import WorkRequest
 
 _install()
+_install_loop_hooks()
 
 LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 """The version of the libuv uvffi was built with (the pin, or the system's)."""

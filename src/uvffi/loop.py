@@ -15,6 +15,8 @@ from ._ffi import PYPY, ffi, lib, ref
 from .error import LoopClosedError, UVError, raise_for
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .handle import Handle
     from .work import WorkRequest
 
@@ -124,17 +126,25 @@ class Loop:
         out: List["Handle"] = []
         keep = ffi.new_handle(out) if PYPY else None
         lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
-        return out
+        # uvffi.scheduler's own timers and check/idle handles are not the user's.
+        return [h for h in out if not getattr(h, "_uvffi_internal", False)]
 
     @property
     def pointer(self) -> Any:
-        """The loop's ``uv_loop_t*`` as a cffi pointer (``uvffi.ffi``), for C code sharing it."""
+        """The loop's ``uv_loop_t*`` as a cffi pointer (``uvffi.ffi``), for C code sharing it.
+
+        Other C or cffi code may put its own handles on this loop (``uv_timer_init(ptr, ...)``)
+        and they run when :meth:`run` runs. uvffi's :meth:`close` closes only uvffi's own
+        handles: close yours first (or the owning C code's ``uv_loop_close`` fails with EBUSY).
+        Valid until the loop is closed; raises :class:`~uvffi.error.LoopClosedError` after.
+        """
         self._live_lp()
         return self._raw
 
     @property
     def address(self) -> int:
-        """The loop's ``uv_loop_t*`` as an integer address."""
+        """The loop's ``uv_loop_t*`` as an integer address (for ctypes, or another cffi
+        module: ``their_ffi.cast("uv_loop_t *", loop.address)``). See :attr:`pointer`."""
         self._live_lp()
         return int(ffi.cast("uintptr_t", self._raw))
 
@@ -163,6 +173,8 @@ class Loop:
             raise RuntimeError("this loop is already running")
         self._running = True
         try:
+            if self._threadsafe is not None or self._scheduler is not None:
+                self._before_run()
             if mode != RUN_NOWAIT and _get_ident() == _main_thread.ident:
                 r = self._run_with_wakeup(lp, mode)
             else:
@@ -174,6 +186,16 @@ class Loop:
             self._pending_exc = None
             raise exc
         return bool(r)
+
+    def _before_run(self) -> None:
+        """Before the first phase: calls queued by other threads while the loop was
+        not running, then next-tick callbacks queued outside any callback."""
+        q = self._threadsafe
+        if q is not None and q.pending:
+            q.run_batch(self)
+        s = self._scheduler
+        if s is not None and s._ticks:
+            s.run_ticks()
 
     def _run_with_wakeup(self, lp: Any, mode: int) -> int:
         """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll."""
@@ -245,6 +267,22 @@ class Loop:
         if not self._closed:
             lib.uv_stop(self._raw)
 
+    # -- threads ----------------------------------------------------------
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+        """Run ``fn(*args)`` on the loop's thread; safe from any thread.
+
+        Returns a :class:`concurrent.futures.Future` with ``fn``'s result or exception.
+        Calls from one thread run in the order made. One internal, unref'd async handle
+        per loop wakes it (not listed in :attr:`handles`): it does not keep the loop
+        alive, so calls queued while the loop is not running run when :meth:`run`
+        starts. :meth:`close` cancels the futures of calls that never ran; on a closed
+        loop this raises :class:`~uvffi.error.LoopClosedError`. See :mod:`uvffi.threadsafe`.
+        """
+        from .threadsafe import call_soon_threadsafe
+
+        return call_soon_threadsafe(self, fn, *args)
+
     # -- thread pool ------------------------------------------------------
 
     def queue_work(self, work_cb: Callable[[], Any], done_cb: Optional[Callable[[Optional[int]], Any]] = None
@@ -275,6 +313,8 @@ class Loop:
         if self._running:
             raise RuntimeError("cannot close a running loop")
         lp = self._lp
+        if self._threadsafe is not None:
+            self._threadsafe.close()
         self._running = True
         try:
             lib.uvffi_loop_close_handles(lp, 1)
