@@ -545,6 +545,8 @@ static void uvffi__close_ours_cb(uv_handle_t *handle, void *arg)
     if (uv_is_closing(handle) || uvffi__is_internal(lp, handle))
         return;
     /* Only handles created by uvffi: their callbacks are our trampolines. */
+    if (handle->data == (void *)h && h->lp != lp)
+        return;  /* another uvffi Loop wrapping the same uv_loop_t (from_pointer) owns it */
     switch (handle->type) {
     case UV_TIMER:
         if (h->uv.timer.timer_cb != NULL && h->uv.timer.timer_cb != uvffi__timer_cb) return;

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from .handle import Handle
+    from .metrics import LoopMetrics
     from .work import WorkRequest
 
 __all__ = ["Loop", "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT"]
@@ -59,6 +60,7 @@ class Loop:
         self._is_default = False
         self._scheduler: Any = None
         self._threadsafe: Any = None
+        self._owned = own
         lp = lib.uvffi_loop_new(existing, ref(self), 1 if own else 0)
         if not lp:
             code = lib.uvffi_last_error()
@@ -87,7 +89,11 @@ class Loop:
 
         ``pointer`` is a cffi ``uv_loop_t*`` (any cffi pointer is cast) or an integer
         address. uvffi puts its own handles on that loop and runs it, but never
-        closes or frees it: :meth:`close` only closes uvffi's handles.
+        closes or frees it: :meth:`close` closes only the handles made through this
+        wrapper (and uvffi's internal ones), runs one non-blocking iteration so their
+        close callbacks run, and releases uvffi's bookkeeping; the ``uv_loop_t`` stays
+        open for its owner, who must outlive the wrapper's use of it. Wrapping another
+        uvffi loop's :attr:`address` works the same way (the owner keeps working).
         """
         if isinstance(pointer, int):
             if pointer == 0:
@@ -241,6 +247,44 @@ class Loop:
         ms = lib.uv_backend_timeout(self._live_raw())
         return -1.0 if ms < 0 else ms / 1000.0
 
+    # -- configuration and metrics (uvffi.metrics) ------------------------
+
+    def configure(self, option: int, value: Optional[int] = None) -> None:
+        """``uv_loop_configure``: ``configure(uvffi.metrics.LOOP_BLOCK_SIGNAL, signum)`` or
+        ``configure(uvffi.metrics.METRICS_IDLE_TIME)``. Loop thread only.
+        A libuv too old for the option raises :class:`~uvffi.metrics.FeatureUnavailableError`."""
+        from .metrics import configure
+
+        configure(self, option, value)
+
+    def block_signal(self, signum: int) -> None:
+        """Block ``signum`` while the loop polls (``UV_LOOP_BLOCK_SIGNAL``; libuv
+        accepts only ``SIGPROF``, other signals raise :class:`~uvffi.error.UVError` EINVAL)."""
+        from .metrics import LOOP_BLOCK_SIGNAL, configure
+
+        configure(self, LOOP_BLOCK_SIGNAL, signum)
+
+    def enable_idle_time_metrics(self) -> None:
+        """Start accumulating the time spent waiting in poll (``UV_METRICS_IDLE_TIME``),
+        read by :meth:`metrics_idle_time`."""
+        from .metrics import METRICS_IDLE_TIME, configure
+
+        configure(self, METRICS_IDLE_TIME)
+
+    def metrics_idle_time(self) -> int:
+        """Nanoseconds the loop spent waiting in poll since :meth:`enable_idle_time_metrics`
+        (``uv_metrics_idle_time``); 0 if never enabled."""
+        from .metrics import idle_time
+
+        return idle_time(self)
+
+    def metrics_info(self) -> "LoopMetrics":
+        """``uv_metrics_info``: a :class:`~uvffi.metrics.LoopMetrics` named tuple
+        ``(loop_count, events, events_waiting)``; libuv >= 1.45."""
+        from .metrics import info
+
+        return info(self)
+
     # -- errors -----------------------------------------------------------
 
     def excepthook(self, typ: Type[BaseException], value: BaseException, tb: Optional[TracebackType]) -> None:
@@ -318,7 +362,9 @@ class Loop:
         self._running = True
         try:
             lib.uvffi_loop_close_handles(lp, 1)
-            lib.uvffi_run(lp, RUN_DEFAULT)
+            # A wrapped loop (from_pointer) is not ours to drain: one iteration runs the
+            # close callbacks of our handles without running its owner's.
+            lib.uvffi_run(lp, RUN_DEFAULT if self._owned else RUN_NOWAIT)
         finally:
             self._running = False
         err = lib.uvffi_loop_free(lp)
@@ -334,6 +380,18 @@ class Loop:
         if exc is not None:
             self._pending_exc = None
             raise exc
+
+    def fork(self) -> None:
+        """Reinitialise the loop's kernel state in a child process (``uv_loop_fork``).
+
+        Not needed after :func:`os.fork`: uvffi registers ``os.register_at_fork`` and
+        calls it for every open loop in the child. Call it yourself only when the
+        process was forked behind Python's back (C code calling ``fork()``). libuv
+        documents this as experimental; queued thread-pool work is dropped in the child.
+        """
+        err = lib.uv_loop_fork(self._live_raw())
+        if err:
+            raise_for(err)
 
     def __enter__(self: L) -> L:
         return self
@@ -354,9 +412,13 @@ class Loop:
 
 
 def _after_fork_in_child() -> None:
+    seen = set()
     for loop in list(_live_loops):
         if not loop._closed:
-            lib.uv_loop_fork(loop._raw)
+            addr = int(ffi.cast("uintptr_t", loop._raw))
+            if addr not in seen:  # a loop wrapped by from_pointer() is forked once
+                seen.add(addr)
+                lib.uv_loop_fork(loop._raw)
 
 
 if hasattr(__import__("os"), "register_at_fork"):
