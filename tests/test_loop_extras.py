@@ -12,7 +12,6 @@ import uvffi
 from uvffi.error import LoopClosedError, UVError
 from uvffi.metrics import LOOP_BLOCK_SIGNAL, METRICS_IDLE_TIME, FeatureUnavailableError, LoopMetrics
 
-
 # -- configuration and metrics ---------------------------------------------
 
 def test_idle_time_metrics(loop: uvffi.Loop) -> None:
@@ -82,8 +81,8 @@ def test_from_pointer_runs_handles_and_never_frees_the_loop() -> None:
     owner = uvffi.Loop()
     out: List[str] = []
     owner_timer = uvffi.Timer(owner)  # the owner's inactive handle must survive the wrapper
-    for make in (lambda: uvffi.Loop.from_pointer(owner.address), lambda: uvffi.Loop.from_pointer(owner.pointer)):
-        wrapper = make()
+    for raw in (owner.address, owner.pointer):
+        wrapper = uvffi.Loop.from_pointer(raw)
         assert wrapper.address == owner.address
         uvffi.Timer(wrapper).start(lambda h: out.append("wrapper timer"), 0, 0)
         assert wrapper.run() is False

@@ -48,7 +48,8 @@ def _version() -> str:
 
 def _raise(err: int, what: str, since: str) -> None:
     if err == _UV_ENOSYS:
-        raise FeatureUnavailableError(err, f"{what} needs libuv >= {since}; uvffi is linked with libuv {_version()}")
+        raise FeatureUnavailableError(
+            err, f"{what} needs libuv >= {since}; uvffi is linked with libuv {_version()}")
     raise_for(err)
 
 
