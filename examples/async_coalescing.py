@@ -18,7 +18,11 @@ def main() -> None:
     a = uvffi.Async(loop, lambda h: calls.append(1))
 
     # Many sends from another thread before the loop wakes up...
-    t = threading.Thread(target=lambda: [a.send() for _ in range(1000)])
+    def many_sends() -> None:
+        for _ in range(1000):
+            a.send()
+
+    t = threading.Thread(target=many_sends)
     t.start()
     t.join()
     loop.run(uvffi.RUN_ONCE)

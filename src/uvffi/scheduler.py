@@ -158,7 +158,7 @@ def _scheduler(loop: Loop) -> _Scheduler:
     s = loop._scheduler
     if s is None:
         s = loop._scheduler = _Scheduler(loop)
-    return s  # type: ignore[no-any-return]
+    return s
 
 
 def _on_loop_thread(loop: Loop) -> None:

@@ -112,7 +112,7 @@ def queue_of(loop: "Loop") -> ThreadsafeQueue:
             q = loop._threadsafe
             if q is None:
                 q = loop._threadsafe = ThreadsafeQueue()
-    return q  # type: ignore[no-any-return]
+    return q
 
 
 def call_soon_threadsafe(loop: "Loop", fn: Callable[..., Any], *args: Any) -> "Future[Any]":
