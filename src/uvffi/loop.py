@@ -357,8 +357,9 @@ class Loop:
         if self._running:
             raise RuntimeError("cannot close a running loop")
         lp = self._lp
-        if self._threadsafe is not None:
-            self._threadsafe.close()
+        from .threadsafe import queue_of
+
+        queue_of(self).close()  # refuse call_soon_threadsafe from now on, cancel what is queued
         self._running = True
         try:
             lib.uvffi_loop_close_handles(lp, 1)
