@@ -128,7 +128,10 @@ def test_loop_keeps_working_in_forked_child() -> None:
             a.send()
             set_immediate(out.append, "immediate", loop=loop)
             set_timeout(out.append, 1, "timeout", loop=loop)
+            loop.queue_work(lambda: None, lambda err: out.append("work"))
+            fut = loop.call_soon_threadsafe(out.append, "threadsafe")
             loop.run()
+            assert fut.done()
             os.write(w, ",".join(sorted(out)).encode())
             code = 0
         finally:
@@ -138,7 +141,7 @@ def test_loop_keeps_working_in_forked_child() -> None:
     data = os.read(r, 1000).decode()
     os.close(r)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-    assert data == "async,immediate,timeout,timer"
+    assert data == "async,immediate,threadsafe,timeout,timer,work"
     # the parent's loop is untouched
     uvffi.Timer(loop).start(lambda h: None, 0, 0)
     loop.run()

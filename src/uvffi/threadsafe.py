@@ -8,8 +8,11 @@ made after the swap land in a fresh queue and cause another wakeup.
 
 - The wakeup is sent only when the queue goes from empty to non-empty: libuv
   coalesces sends anyway (seed 001), and the batch drains everything queued.
-- The internal async is created with the loop (it is cheap: all of a loop's
-  async handles share one eventfd), is **unref'd** (it never keeps the loop
+- The internal async is created with the loop, in C (``uvffi_loop_t.tsafe``),
+  rather than on first use: ``uv_async_init`` may only be called on the loop's
+  thread, and the first caller is usually another thread while the loop runs.
+  It is cheap: all of a loop's async handles share one eventfd, which uvffi's
+  internal reaper async already opened. It is **unref'd** (it never keeps the loop
   alive on its own) and is not listed in ``loop.handles``; ``loop.close()``
   closes it with the loop's other internal handles.
 - Because it is unref'd, a call queued while the loop is not running (or after
