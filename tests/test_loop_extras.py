@@ -52,7 +52,15 @@ def test_configure(loop: uvffi.Loop) -> None:
 
 
 def test_feature_unavailable_error_is_clear() -> None:
-    err = FeatureUnavailableError(-38, "metrics_info() needs libuv >= 1.45")
+    from uvffi import errno, metrics
+
+    # what the glue's UV_ENOSYS (a libuv older than the feature) turns into
+    with pytest.raises(FeatureUnavailableError, match=r"needs libuv >= 1.45; uvffi is linked with libuv"):
+        metrics._raise(errno.UV_ENOSYS, "metrics_info()", "1.45")
+    with pytest.raises(UVError) as info:
+        metrics._raise(errno.UV_EINVAL, "x", "1.0")
+    assert not isinstance(info.value, FeatureUnavailableError)
+    err = FeatureUnavailableError(errno.UV_ENOSYS, "m")
     assert isinstance(err, NotImplementedError) and isinstance(err, UVError)
     if uvffi.lib.UV_VERSION_HEX < 0x012D00:  # a system libuv without uv_metrics_info
         with uvffi.Loop() as lp, pytest.raises(FeatureUnavailableError, match="1.45"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
+from . import errno
 from ._ffi import ffi, lib
 from .error import UVError, raise_for
 
@@ -24,7 +25,7 @@ LOOP_BLOCK_SIGNAL: int = lib.UV_LOOP_BLOCK_SIGNAL
 METRICS_IDLE_TIME: int = lib.UV_METRICS_IDLE_TIME
 """``uv_loop_configure`` option: accumulate the time spent waiting in poll (libuv >= 1.39)."""
 
-_UV_ENOSYS: int = -38
+_UV_ENOSYS: int = errno.UV_ENOSYS
 
 
 class FeatureUnavailableError(UVError, NotImplementedError):
