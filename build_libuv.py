@@ -219,6 +219,10 @@ uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h);
 uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self);
 int uvffi_work_cancel(uvffi_work_t *w);
 
+void uvffi_loop_set_ticks(uvffi_loop_t *lp, int pending);
+int uvffi_loop_tsafe_send(uvffi_loop_t *lp);
+void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe);
+
 int uvffi_is_pypy(void);
 void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done);
 int uvffi_errno_count(void);
@@ -233,6 +237,8 @@ extern "Python" void _uvffi_py_work(uintptr_t self);
 extern "Python" void _uvffi_py_done(uintptr_t self, int status);
 extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
 extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
+extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
 """
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import errno, error
 from ._ffi import ffi, lib
+from ._loop_hooks import install as _install_loop_hooks
 from ._trampoline import install as _install
 from ._version import __version__
 from .async_handle import Async
@@ -19,6 +20,9 @@ from .timer import Timer
 from .work import WorkRequest
 
 _install()
+_install_loop_hooks()
+
+from . import metrics, scheduler, threadsafe  # noqa: E402  (after the hooks are installed)
 
 LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 """The version of the libuv uvffi was built with (the pin, or the system's)."""
@@ -26,5 +30,5 @@ LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 __all__ = [
     "Loop", "Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "WorkRequest",
     "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT",
-    "error", "errno", "ffi", "__version__", "LIBUV_VERSION",
+    "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
 ]

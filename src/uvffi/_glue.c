@@ -64,6 +64,9 @@ typedef struct uvffi_loop_s {
     uv_mutex_t mutex;         /* guards graveyard and running */
     uvffi_handle_t *graveyard;
     int internal_closing;     /* internal handles still to be closed */
+    /* uvffi.scheduler / call_soon_threadsafe (threadsafe.py, scheduler.py) */
+    int ticks_pending;        /* next-tick callbacks queued: drain after each callback */
+    uv_async_t tsafe;         /* call_soon_threadsafe's wakeup: internal, unref'd */
 } uvffi_loop_t;
 
 struct uvffi_handle_s {
@@ -105,6 +108,8 @@ static void _uvffi_py_work(uintptr_t self);
 static void _uvffi_py_done(uintptr_t self, int status);
 static void _uvffi_py_signals(uintptr_t pyloop);
 static void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+static void _uvffi_py_ticks(uintptr_t pyloop);
+static void _uvffi_py_threadsafe(uintptr_t pyloop);
 
 #define GIL_ENTER(lp)
 #define GIL_LEAVE(lp)
@@ -120,6 +125,8 @@ static PyObject *uvffi__on_error;  /* f(source, exc): routes a callback's except
 static PyObject *uvffi__on_closed; /* f(handle): the close callback in Python */
 static PyObject *uvffi__on_work;   /* f(request): runs work_cb in the pool */
 static PyObject *uvffi__on_done;   /* f(request, status): runs done_cb */
+static PyObject *uvffi__on_ticks;  /* f(loop): runs the loop's next-tick queue */
+static PyObject *uvffi__on_tsafe;  /* f(loop): runs the call_soon_threadsafe batch */
 
 /* Take the GIL on the loop thread: either from `saved` (released for poll by
  * this loop's prepare handle) or, when libuv runs outside uvffi_run, from the
@@ -170,6 +177,27 @@ static void uvffi__release(uvffi_handle_t *h) { h->kept = 0; Py_DECREF((PyObject
 /* Callbacks from libuv                                                      */
 /* ------------------------------------------------------------------------ */
 
+/* Next-tick callbacks (uvffi.scheduler.next_tick) run right after the callback
+ * that queued them returns: Python sets lp->ticks_pending, C drains. GIL held. */
+static void uvffi__run_ticks(uvffi_loop_t *lp)
+{
+    while (lp->ticks_pending) {
+        lp->ticks_pending = 0;
+#if UVFFI_PYPY
+        _uvffi_py_ticks(lp->pyloop);
+#else
+        {
+            PyObject *r = uvffi__on_ticks == NULL ? Py_None
+                : PyObject_CallOneArg(uvffi__on_ticks, (PyObject *)lp->pyloop);
+            if (r == NULL)
+                uvffi__report(lp->pyloop);
+            else if (r != Py_None)
+                Py_DECREF(r);
+        }
+#endif
+    }
+}
+
 /* Run the Python callback of h with the GIL held. */
 static inline void uvffi__invoke(uvffi_handle_t *h, int arg)
 {
@@ -203,6 +231,8 @@ static inline void uvffi__invoke(uvffi_handle_t *h, int arg)
         Py_DECREF(pself);
     }
 #endif
+    if (h->lp->ticks_pending)
+        uvffi__run_ticks(h->lp);
 }
 
 #define UVFFI_SIMPLE_CB(name, type)                                     \
@@ -259,6 +289,8 @@ static void uvffi__close_cb(uv_handle_t *handle)
             Py_DECREF((PyObject *)self);
 #endif
         free(h);
+        if (lp->ticks_pending)
+            uvffi__run_ticks(lp);
         GIL_LEAVE(lp)
     }
 }
@@ -326,6 +358,27 @@ static void uvffi__reaper_cb(uv_async_t *a)
     uvffi__reap((uvffi_loop_t *)a->data);
 }
 
+/* call_soon_threadsafe: run the batch queued by other threads (threadsafe.py). */
+static void uvffi__tsafe_cb(uv_async_t *a)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)a->data;
+    GIL_ENTER(lp)
+#if UVFFI_PYPY
+    _uvffi_py_threadsafe(lp->pyloop);
+#else
+    if (uvffi__on_tsafe != NULL) {
+        PyObject *r = PyObject_CallOneArg(uvffi__on_tsafe, (PyObject *)lp->pyloop);
+        if (r == NULL)
+            uvffi__report(lp->pyloop);
+        else
+            Py_DECREF(r);
+    }
+#endif
+    if (lp->ticks_pending)
+        uvffi__run_ticks(lp);
+    GIL_LEAVE(lp)
+}
+
 static void uvffi__internal_closed(uv_handle_t *handle)
 {
     uvffi_loop_t *lp = (uvffi_loop_t *)handle->data;
@@ -354,6 +407,11 @@ static int uvffi__loop_setup(uvffi_loop_t *lp)
         return err;
     lp->reaper.data = lp;
     uv_unref((uv_handle_t *)&lp->reaper);
+    err = uv_async_init(lp->loop, &lp->tsafe, uvffi__tsafe_cb);
+    if (err)
+        return err;
+    lp->tsafe.data = lp;
+    uv_unref((uv_handle_t *)&lp->tsafe);
     return 0;
 }
 
@@ -467,6 +525,7 @@ int uvffi_loop_wakeup_stop(uvffi_loop_t *lp)
 static int uvffi__is_internal(uvffi_loop_t *lp, uv_handle_t *handle)
 {
     return handle == (uv_handle_t *)&lp->gil_prepare || handle == (uv_handle_t *)&lp->reaper ||
+           handle == (uv_handle_t *)&lp->tsafe ||
            (lp->wakeup_fd != -1 && handle == (uv_handle_t *)&lp->wakeup);
 }
 
@@ -486,6 +545,8 @@ static void uvffi__close_ours_cb(uv_handle_t *handle, void *arg)
     if (uv_is_closing(handle) || uvffi__is_internal(lp, handle))
         return;
     /* Only handles created by uvffi: their callbacks are our trampolines. */
+    if (handle->data == (void *)h && h->lp != lp)
+        return;  /* another uvffi Loop wrapping the same uv_loop_t (from_pointer) owns it */
     switch (handle->type) {
     case UV_TIMER:
         if (h->uv.timer.timer_cb != NULL && h->uv.timer.timer_cb != uvffi__timer_cb) return;
@@ -815,6 +876,8 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
     }
 #endif
     free(w);
+    if (lp->ticks_pending)
+        uvffi__run_ticks(lp);
     GIL_LEAVE(lp)
 }
 
@@ -863,6 +926,26 @@ int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); 
 /* ------------------------------------------------------------------------ */
 /* Module set-up                                                             */
 /* ------------------------------------------------------------------------ */
+
+/* uvffi.scheduler / call_soon_threadsafe: the tick flag and the threadsafe wakeup. */
+void uvffi_loop_set_ticks(uvffi_loop_t *lp, int pending) { lp->ticks_pending = pending; }
+int uvffi_loop_tsafe_send(uvffi_loop_t *lp) { return uv_async_send(&lp->tsafe); }
+
+/* CPython: register the Python functions behind next_tick and call_soon_threadsafe. */
+void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe)
+{
+#if !UVFFI_PYPY
+    GIL_ENSURE()
+    Py_XINCREF((PyObject *)on_ticks);
+    Py_XINCREF((PyObject *)on_tsafe);
+    uvffi__on_ticks = (PyObject *)on_ticks;
+    uvffi__on_tsafe = (PyObject *)on_tsafe;
+    GIL_RELEASE()
+#else
+    (void)on_ticks;
+    (void)on_tsafe;
+#endif
+}
 
 int uvffi_is_pypy(void) { return UVFFI_PYPY; }
 

@@ -37,6 +37,6 @@ def on_done(request: Any, status: int) -> None:
 def install() -> None:
     """Register the hooks with the C glue (CPython) or the extern "Python" ones (PyPy)."""
     if PYPY:  # pragma: no cover
-        from . import _pypy  # noqa: F401
+        from . import _pypy  # type: ignore[attr-defined,unused-ignore]  # noqa: F401
     else:
         lib.uvffi_set_hooks(id(on_error), id(on_closed), id(on_work), id(on_done))

@@ -15,7 +15,10 @@ from ._ffi import PYPY, ffi, lib, ref
 from .error import LoopClosedError, UVError, raise_for
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .handle import Handle
+    from .metrics import LoopMetrics
     from .work import WorkRequest
 
 __all__ = ["Loop", "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT"]
@@ -57,6 +60,7 @@ class Loop:
         self._is_default = False
         self._scheduler: Any = None
         self._threadsafe: Any = None
+        self._owned = own
         lp = lib.uvffi_loop_new(existing, ref(self), 1 if own else 0)
         if not lp:
             code = lib.uvffi_last_error()
@@ -85,7 +89,11 @@ class Loop:
 
         ``pointer`` is a cffi ``uv_loop_t*`` (any cffi pointer is cast) or an integer
         address. uvffi puts its own handles on that loop and runs it, but never
-        closes or frees it: :meth:`close` only closes uvffi's handles.
+        closes or frees it: :meth:`close` closes only the handles made through this
+        wrapper (and uvffi's internal ones), runs one non-blocking iteration so their
+        close callbacks run, and releases uvffi's bookkeeping; the ``uv_loop_t`` stays
+        open for its owner, who must outlive the wrapper's use of it. Wrapping another
+        uvffi loop's :attr:`address` works the same way (the owner keeps working).
         """
         if isinstance(pointer, int):
             if pointer == 0:
@@ -124,17 +132,25 @@ class Loop:
         out: List["Handle"] = []
         keep = ffi.new_handle(out) if PYPY else None
         lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
-        return out
+        # uvffi.scheduler's own timers and check/idle handles are not the user's.
+        return [h for h in out if not getattr(h, "_uvffi_internal", False)]
 
     @property
     def pointer(self) -> Any:
-        """The loop's ``uv_loop_t*`` as a cffi pointer (``uvffi.ffi``), for C code sharing it."""
+        """The loop's ``uv_loop_t*`` as a cffi pointer (``uvffi.ffi``), for C code sharing it.
+
+        Other C or cffi code may put its own handles on this loop (``uv_timer_init(ptr, ...)``)
+        and they run when :meth:`run` runs. uvffi's :meth:`close` closes only uvffi's own
+        handles: close yours first (or the owning C code's ``uv_loop_close`` fails with EBUSY).
+        Valid until the loop is closed; raises :class:`~uvffi.error.LoopClosedError` after.
+        """
         self._live_lp()
         return self._raw
 
     @property
     def address(self) -> int:
-        """The loop's ``uv_loop_t*`` as an integer address."""
+        """The loop's ``uv_loop_t*`` as an integer address (for ctypes, or another cffi
+        module: ``their_ffi.cast("uv_loop_t *", loop.address)``). See :attr:`pointer`."""
         self._live_lp()
         return int(ffi.cast("uintptr_t", self._raw))
 
@@ -163,6 +179,8 @@ class Loop:
             raise RuntimeError("this loop is already running")
         self._running = True
         try:
+            if self._threadsafe is not None or self._scheduler is not None:
+                self._before_run()
             if mode != RUN_NOWAIT and _get_ident() == _main_thread.ident:
                 r = self._run_with_wakeup(lp, mode)
             else:
@@ -174,6 +192,16 @@ class Loop:
             self._pending_exc = None
             raise exc
         return bool(r)
+
+    def _before_run(self) -> None:
+        """Before the first phase: calls queued by other threads while the loop was
+        not running, then next-tick callbacks queued outside any callback."""
+        q = self._threadsafe
+        if q is not None and q.pending:
+            q.run_batch(self)
+        s = self._scheduler
+        if s is not None and s._ticks:
+            s.run_ticks()
 
     def _run_with_wakeup(self, lp: Any, mode: int) -> int:
         """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll."""
@@ -219,6 +247,44 @@ class Loop:
         ms = lib.uv_backend_timeout(self._live_raw())
         return -1.0 if ms < 0 else ms / 1000.0
 
+    # -- configuration and metrics (uvffi.metrics) ------------------------
+
+    def configure(self, option: int, value: Optional[int] = None) -> None:
+        """``uv_loop_configure``: ``configure(uvffi.metrics.LOOP_BLOCK_SIGNAL, signum)`` or
+        ``configure(uvffi.metrics.METRICS_IDLE_TIME)``. Loop thread only.
+        A libuv too old for the option raises :class:`~uvffi.metrics.FeatureUnavailableError`."""
+        from .metrics import configure
+
+        configure(self, option, value)
+
+    def block_signal(self, signum: int) -> None:
+        """Block ``signum`` while the loop polls (``UV_LOOP_BLOCK_SIGNAL``; libuv
+        accepts only ``SIGPROF``, other signals raise :class:`~uvffi.error.UVError` EINVAL)."""
+        from .metrics import LOOP_BLOCK_SIGNAL, configure
+
+        configure(self, LOOP_BLOCK_SIGNAL, signum)
+
+    def enable_idle_time_metrics(self) -> None:
+        """Start accumulating the time spent waiting in poll (``UV_METRICS_IDLE_TIME``),
+        read by :meth:`metrics_idle_time`."""
+        from .metrics import METRICS_IDLE_TIME, configure
+
+        configure(self, METRICS_IDLE_TIME)
+
+    def metrics_idle_time(self) -> int:
+        """Nanoseconds the loop spent waiting in poll since :meth:`enable_idle_time_metrics`
+        (``uv_metrics_idle_time``); 0 if never enabled."""
+        from .metrics import idle_time
+
+        return idle_time(self)
+
+    def metrics_info(self) -> "LoopMetrics":
+        """``uv_metrics_info``: a :class:`~uvffi.metrics.LoopMetrics` named tuple
+        ``(loop_count, events, events_waiting)``; libuv >= 1.45."""
+        from .metrics import info
+
+        return info(self)
+
     # -- errors -----------------------------------------------------------
 
     def excepthook(self, typ: Type[BaseException], value: BaseException, tb: Optional[TracebackType]) -> None:
@@ -244,6 +310,22 @@ class Loop:
             self._pending_exc = exc
         if not self._closed:
             lib.uv_stop(self._raw)
+
+    # -- threads ----------------------------------------------------------
+
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+        """Run ``fn(*args)`` on the loop's thread; safe from any thread.
+
+        Returns a :class:`concurrent.futures.Future` with ``fn``'s result or exception.
+        Calls from one thread run in the order made. One internal, unref'd async handle
+        per loop wakes it (not listed in :attr:`handles`): it does not keep the loop
+        alive, so calls queued while the loop is not running run when :meth:`run`
+        starts. :meth:`close` cancels the futures of calls that never ran; on a closed
+        loop this raises :class:`~uvffi.error.LoopClosedError`. See :mod:`uvffi.threadsafe`.
+        """
+        from .threadsafe import call_soon_threadsafe
+
+        return call_soon_threadsafe(self, fn, *args)
 
     # -- thread pool ------------------------------------------------------
 
@@ -275,10 +357,15 @@ class Loop:
         if self._running:
             raise RuntimeError("cannot close a running loop")
         lp = self._lp
+        from .threadsafe import queue_of
+
+        queue_of(self).close()  # refuse call_soon_threadsafe from now on, cancel what is queued
         self._running = True
         try:
             lib.uvffi_loop_close_handles(lp, 1)
-            lib.uvffi_run(lp, RUN_DEFAULT)
+            # A wrapped loop (from_pointer) is not ours to drain: one iteration runs the
+            # close callbacks of our handles without running its owner's.
+            lib.uvffi_run(lp, RUN_DEFAULT if self._owned else RUN_NOWAIT)
         finally:
             self._running = False
         err = lib.uvffi_loop_free(lp)
@@ -294,6 +381,18 @@ class Loop:
         if exc is not None:
             self._pending_exc = None
             raise exc
+
+    def fork(self) -> None:
+        """Reinitialise the loop's kernel state in a child process (``uv_loop_fork``).
+
+        Not needed after :func:`os.fork`: uvffi registers ``os.register_at_fork`` and
+        calls it for every open loop in the child. Call it yourself only when the
+        process was forked behind Python's back (C code calling ``fork()``). libuv
+        documents this as experimental; queued thread-pool work is dropped in the child.
+        """
+        err = lib.uv_loop_fork(self._live_raw())
+        if err:
+            raise_for(err)
 
     def __enter__(self: L) -> L:
         return self
@@ -314,9 +413,13 @@ class Loop:
 
 
 def _after_fork_in_child() -> None:
+    seen = set()
     for loop in list(_live_loops):
         if not loop._closed:
-            lib.uv_loop_fork(loop._raw)
+            addr = int(ffi.cast("uintptr_t", loop._raw))
+            if addr not in seen:  # a loop wrapped by from_pointer() is forked once
+                seen.add(addr)
+                lib.uv_loop_fork(loop._raw)
 
 
 if hasattr(__import__("os"), "register_at_fork"):

@@ -1,0 +1,6 @@
+"""Type stub for the cffi-built extension module."""
+
+from typing import Any
+
+ffi: Any
+lib: Any

@@ -1,0 +1,26 @@
+"""The package is typed (py.typed) and mypy accepts src/uvffi and the examples."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_py_typed_marker() -> None:
+    assert (ROOT / "src" / "uvffi" / "py.typed").exists()
+    assert (ROOT / "src" / "uvffi" / "_uv.pyi").exists()
+
+
+def test_mypy_clean() -> None:
+    env = dict(os.environ)
+    env["MYPYPATH"] = str(ROOT / "src")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+         "--cache-dir", str(ROOT / "build" / "mypy_cache"), "src/uvffi", "examples"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Success" in proc.stdout
