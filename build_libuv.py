@@ -256,9 +256,9 @@ def make_ffibuilder() -> FFI:
         kwargs["sources"] = [str(p) for p in sources]
         kwargs["include_dirs"] += [str(VENDOR / "include"), str(VENDOR / "src")]
         kwargs["libraries"] = ["pthread"] if sys.platform == "darwin" else ["dl", "rt", "pthread"]
-        if sys.platform.startswith("linux"):
-            # Export only the module's init symbols: libuv's stay private.
-            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+    if sys.platform.startswith("linux"):
+        # Export only the module's init symbols: libuv's and the glue's stay private.
+        kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
     builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
     return builder
 
