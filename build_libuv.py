@@ -249,6 +249,9 @@ def make_ffibuilder() -> FFI:
     }
     if use_system:
         kwargs["libraries"] = ["uv"]
+        if sys.platform.startswith("linux"):
+            # The glue's symbols stay private with the system libuv too.
+            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
     else:
         fetch_libuv()
         unix = UNIX_SOURCES + (DARWIN_SOURCES if sys.platform == "darwin" else LINUX_SOURCES)
@@ -256,9 +259,9 @@ def make_ffibuilder() -> FFI:
         kwargs["sources"] = [str(p) for p in sources]
         kwargs["include_dirs"] += [str(VENDOR / "include"), str(VENDOR / "src")]
         kwargs["libraries"] = ["pthread"] if sys.platform == "darwin" else ["dl", "rt", "pthread"]
-    if sys.platform.startswith("linux"):
-        # Export only the module's init symbols: libuv's and the glue's stay private.
-        kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+        if sys.platform.startswith("linux"):
+            # Export only the module's init symbols: libuv's stay private.
+            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
     builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
     return builder
 

@@ -69,3 +69,21 @@ def raise_for(code: int, cls: type[UVError] = UVError) -> None:
     if code == lib.UVFFI_ECLOSED:
         raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
     raise cls(code, strerror(code))
+
+
+def require_libuv(version: tuple[int, int, int], feature: str) -> None:
+    """Raise ``NotImplementedError`` if the linked libuv is older than ``version``.
+
+    Only a build against an older system libuv (``UVFFI_USE_SYSTEM_LIBUV=1``, e.g.
+    Debian 12's 1.44.2) lacks features: the pinned libuv has them all. Both the
+    headers uvffi was compiled with and the library loaded at run time must be
+    new enough."""
+    major, minor, patch = version
+    wanted = (major << 16) | (minor << 8) | patch
+    have = min(lib.UV_VERSION_HEX, lib.uv_version())
+    if have < wanted:
+        linked = ffi.string(lib.uv_version_string()).decode()
+        raise NotImplementedError(
+            f"{feature} needs libuv >= {major}.{minor}.{patch}, but uvffi is linked against libuv {linked} "
+            f"(a build with UVFFI_USE_SYSTEM_LIBUV=1); install uvffi's wheel, which carries a newer libuv"
+        )
