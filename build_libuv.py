@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -247,6 +248,10 @@ def make_ffibuilder() -> FFI:
         "define_macros": [("_CFFI_NO_LIMITED_API", None), ("_GNU_SOURCE", None), ("_FILE_OFFSET_BITS", "64"), ("_LARGEFILE_SOURCE", None)],
         "py_limited_api": False,
     }
+    if sys.platform == "darwin":
+        # ld64: export only the module's init symbol; libuv's and the glue's stay private.
+        init = "_cffi_pypyinit__uv" if platform.python_implementation() == "PyPy" else "PyInit__uv"
+        kwargs["extra_link_args"] = [f"-Wl,-exported_symbol,_{init}"]
     if use_system:
         kwargs["libraries"] = ["uv"]
         if sys.platform.startswith("linux"):

@@ -34,9 +34,14 @@ def test_main_job_traces_every_phase_in_order():
 def test_extension_exports_only_its_init_symbol():
     nm = shutil.which("nm")
     assert nm, "binutils' nm is needed to inspect the extension"
-    out = subprocess.run([nm, "-D", "--defined-only", _uv.__file__], capture_output=True, text=True, check=True)
-    exported = {line.split()[-1] for line in out.stdout.splitlines() if line.strip()}
-    leaked = sorted(s for s in exported if s.startswith("uv_"))
+    if sys.platform == "darwin":  # Mach-O: the global defined symbols, C names with a leading _
+        out = subprocess.run([nm, "-gU", _uv.__file__], capture_output=True, text=True, check=True)
+        exported = {line.split()[-1][1:] for line in out.stdout.splitlines() if line.strip()}
+    else:
+        out = subprocess.run([nm, "-D", "--defined-only", _uv.__file__], capture_output=True, text=True, check=True)
+        exported = {line.split()[-1] for line in out.stdout.splitlines() if line.strip()}
+    assert exported, "nm listed no symbol at all"
+    leaked = sorted(s for s in exported if s.startswith("uv"))  # libuv's uv_* and the glue's uvffi_*
     assert not leaked, f"libuv symbols leak from the extension: {leaked[:5]}"
     # PyPy's init symbol is _cffi_pypyinit__uv, CPython's PyInit__uv.
     assert {s for s in exported if not s.startswith("_")} <= {"PyInit__uv"}
