@@ -33,8 +33,9 @@ _SIGNAL: int = lib.UVFFI_SIGNAL
 _cast = ffi.cast
 _from_handle = ffi.from_handle
 
-# handle value (an int) -> [object, count]: the objects C holds a reference to.
-_kept: dict[int, list[Any]] = {}
+# handle value (an int) -> object: the objects C holds a reference to. C keeps an object
+# at most once at a time (h->kept; a work request once from queue to done).
+_kept: dict[int, Any] = {}
 
 
 def _resolve(value: int) -> Any:
@@ -52,21 +53,28 @@ def _route(source: Any, exc: BaseException) -> None:
 
 def _onerror(exc_type: type[BaseException] | None, exc: BaseException | None,
              tb: TracebackType | None) -> None:
-    """An exception escaped a hook (raised before its ``try``): route it like the hook would.
-
-    The hook's frame is the traceback's first; its arguments say whose it is."""
+    """An exception escaped a hook: PyPy runs a pending signal handler (Ctrl-C) at a hook's
+    first bytecode, before its ``try``. Finish the hook's bookkeeping, then route the exception
+    as the hook would have. The hook's frame is the traceback's first; its arguments say whose
+    it is."""
     if exc is None:
         return
+    frame = tb.tb_frame if tb is not None else None
+    args = frame.f_locals if frame is not None else {}
+    code = frame.f_code if frame is not None else None
+    value = args.get("pyloop", args.get("self"))
     source = None
-    if tb is not None:
-        args = tb.tb_frame.f_locals
-        value = args.get("pyloop", args.get("self"))
-        if isinstance(value, int) and value:
-            try:
-                source = _resolve(value)
-            except BaseException:  # noqa: BLE001 - a stale handle: report without a loop
-                source = None
-    if source is not None and tb is not None and tb.tb_frame.f_code is _uvffi_py_work.__code__:
+    if isinstance(value, int) and value:
+        try:
+            source = _resolve(value)
+        except BaseException:  # noqa: BLE001 - a stale handle: report without a loop
+            source = None
+    try:
+        _finish(code, value, source, args)
+    except BaseException as late:  # noqa: BLE001 - e.g. a close callback's own exception
+        if source is not None and code is not _uvffi_py_work.__code__:
+            _route(source, late)
+    if source is not None and code is _uvffi_py_work.__code__:
         source._exc = exc  # a pool thread: done_cb's thread reports it
         return
     if source is not None and (hasattr(source, "_handle_error") or hasattr(source, "_loop")):
@@ -74,6 +82,21 @@ def _onerror(exc_type: type[BaseException] | None, exc: BaseException | None,
         return
     print("uvffi: exception in a libuv callback with no loop to report it to:", file=sys.stderr)
     traceback.print_exception(exc_type, exc, tb)
+
+
+def _finish(code: Any, value: Any, source: Any, args: dict[str, Any]) -> None:
+    """Do what an interrupted hook must have done for C's bookkeeping (each step idempotent):
+    C frees a closed handle's memory and a finished request right after these hooks return."""
+    if source is None:
+        return
+    if code is _uvffi_py_keep.__code__:
+        _kept[value] = source
+    elif code is _uvffi_py_release.__code__:
+        _kept.pop(value, None)
+    elif code is _uvffi_py_closed.__code__ and getattr(source, "_ptr", None) is not None:
+        on_closed(source)
+    elif code is _uvffi_py_done.__code__ and getattr(source, "_req", None) is not None:
+        on_done(source, args["status"])
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -104,22 +127,14 @@ def _uvffi_py_closed(self: int) -> None:
 
 @ffi.def_extern(onerror=_onerror)
 def _uvffi_py_keep(self: int) -> None:
-    """C now holds a reference to the object: keep it alive."""
-    entry = _kept.get(self)
-    if entry is None:
-        _kept[self] = [_resolve(self), 1]
-    else:
-        entry[1] += 1
+    """C now holds a reference to the object: keep it alive (C keeps each object once)."""
+    _kept[self] = _resolve(self)
 
 
 @ffi.def_extern(onerror=_onerror)
 def _uvffi_py_release(self: int) -> None:
     """C dropped its reference to the object."""
-    entry = _kept.get(self)
-    if entry is not None:
-        entry[1] -= 1
-        if entry[1] <= 0:
-            del _kept[self]
+    _kept.pop(self, None)
 
 
 @ffi.def_extern(onerror=_onerror)
