@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -250,7 +249,7 @@ def make_ffibuilder() -> FFI:
     }
     if sys.platform == "darwin":
         # ld64: export only the module's init symbol; libuv's and the glue's stay private.
-        init = "_cffi_pypyinit__uv" if platform.python_implementation() == "PyPy" else "PyInit__uv"
+        init = "_cffi_pypyinit__uv" if sys.implementation.name == "pypy" else "PyInit__uv"
         kwargs["extra_link_args"] = [f"-Wl,-exported_symbol,_{init}"]
     if use_system:
         kwargs["libraries"] = ["uv"]
