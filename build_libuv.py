@@ -253,8 +253,15 @@ def make_ffibuilder() -> FFI:
         "define_macros": [("_CFFI_NO_LIMITED_API", None), ("_GNU_SOURCE", None), ("_FILE_OFFSET_BITS", "64"), ("_LARGEFILE_SOURCE", None)],
         "py_limited_api": False,
     }
+    if sys.platform == "darwin":
+        # ld64: export only the module's init symbol; libuv's and the glue's stay private.
+        init = "_cffi_pypyinit__uv" if sys.implementation.name == "pypy" else "PyInit__uv"
+        kwargs["extra_link_args"] = [f"-Wl,-exported_symbol,_{init}"]
     if use_system:
         kwargs["libraries"] = ["uv"]
+        if sys.platform.startswith("linux"):
+            # The glue's symbols stay private with the system libuv too.
+            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
     else:
         fetch_libuv()
         unix = UNIX_SOURCES + (DARWIN_SOURCES if sys.platform == "darwin" else LINUX_SOURCES)

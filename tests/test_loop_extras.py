@@ -55,7 +55,7 @@ def test_feature_unavailable_error_is_clear() -> None:
     from uvffi import errno, metrics
 
     # what the glue's UV_ENOSYS (a libuv older than the feature) turns into
-    with pytest.raises(FeatureUnavailableError, match=r"needs libuv >= 1.45; uvffi is linked with libuv"):
+    with pytest.raises(FeatureUnavailableError, match=r"needs libuv >= 1.45, but uvffi is linked against libuv"):
         metrics._raise(errno.UV_ENOSYS, "metrics_info()", "1.45")
     with pytest.raises(UVError) as info:
         metrics._raise(errno.UV_EINVAL, "x", "1.0")

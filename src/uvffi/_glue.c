@@ -295,14 +295,19 @@ static void uvffi__close_cb(uv_handle_t *handle)
     }
 }
 
+/* Is one of the loop's queues empty? A queue is `struct uv__queue` since libuv
+ * 1.4x and `void *[2]` before (Debian's 1.44): both start with `next`, and an
+ * empty queue points to itself. */
+#define UVFFI_QUEUE_EMPTY(q) (*(void *const *)(q) == (const void *)(q))
+
 /* Can the coming poll block? (uv_backend_timeout() answers 0 whenever a watcher
  * is queued for registration, so decide from the loop's own queues.) */
 static int uvffi__poll_may_block(uvffi_loop_t *lp)
 {
     uv_loop_t *l = lp->loop;
     return lp->mode != UV_RUN_NOWAIT && l->stop_flag == 0 &&
-           l->idle_handles.next == &l->idle_handles &&
-           l->pending_queue.next == &l->pending_queue && l->closing_handles == NULL;
+           UVFFI_QUEUE_EMPTY(&l->idle_handles) &&
+           UVFFI_QUEUE_EMPTY(&l->pending_queue) && l->closing_handles == NULL;
 }
 
 /* Before poll: release the GIL if poll may block, so other threads run. */

@@ -25,15 +25,16 @@ def on_threadsafe(loop: Any) -> None:
 def install() -> None:
     """Register the hooks with the C glue (CPython) or as extern "Python" (PyPy)."""
     if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
+        from ._pypy import _onerror  # a Ctrl-C at a hook's first bytecode is routed to the loop
 
-        @ffi.def_extern()
+        @ffi.def_extern(onerror=_onerror)
         def _uvffi_py_ticks(pyloop: int) -> None:
             try:
                 on_ticks(ffi.from_handle(ffi.cast("void *", pyloop)))
             except BaseException as exc:  # noqa: BLE001
                 ffi.from_handle(ffi.cast("void *", pyloop))._handle_error(exc)
 
-        @ffi.def_extern()
+        @ffi.def_extern(onerror=_onerror)
         def _uvffi_py_threadsafe(pyloop: int) -> None:
             try:
                 on_threadsafe(ffi.from_handle(ffi.cast("void *", pyloop)))

@@ -6,7 +6,7 @@ from ._ffi import ffi, lib
 
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
-    "PrepareError", "IdleError", "CheckError", "SignalError", "LoopClosedError",
+    "PrepareError", "IdleError", "CheckError", "SignalError", "LoopClosedError", "FeatureUnavailableError",
 ]
 
 
@@ -50,6 +50,13 @@ class SignalError(HandleError):
     """A :class:`~uvffi.Signal` operation failed."""
 
 
+class FeatureUnavailableError(UVError, NotImplementedError):
+    """The libuv uvffi is linked with lacks this feature (``args``: ``UV_ENOSYS``, message).
+
+    Only a build against an older system libuv (``UVFFI_USE_SYSTEM_LIBUV=1``) lacks
+    features: the pinned libuv has them all."""
+
+
 class LoopClosedError(RuntimeError):
     """The loop was closed: it and its handles can no longer be used."""
 
@@ -69,3 +76,25 @@ def raise_for(code: int, cls: type[UVError] = UVError) -> None:
     if code == lib.UVFFI_ECLOSED:
         raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
     raise cls(code, strerror(code))
+
+
+def unavailable(feature: str, since: str) -> FeatureUnavailableError:
+    """The error for ``feature``, which needs libuv >= ``since``, on a libuv that lacks it."""
+    from .errno import UV_ENOSYS
+
+    linked = ffi.string(lib.uv_version_string()).decode()
+    return FeatureUnavailableError(
+        UV_ENOSYS,
+        f"{feature} needs libuv >= {since}, but uvffi is linked against libuv {linked} "
+        f"(a build with UVFFI_USE_SYSTEM_LIBUV=1); install uvffi's wheel, which carries a newer libuv",
+    )
+
+
+def require_libuv(version: tuple[int, int, int], feature: str) -> None:
+    """Raise :class:`FeatureUnavailableError` (a ``NotImplementedError``) if the linked
+    libuv is older than ``version``. Both the headers uvffi was compiled with and the
+    library loaded at run time must be new enough."""
+    major, minor, patch = version
+    wanted = (major << 16) | (minor << 8) | patch
+    if min(lib.UV_VERSION_HEX, lib.uv_version()) < wanted:
+        raise unavailable(feature, f"{major}.{minor}.{patch}")

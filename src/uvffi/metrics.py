@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from . import errno
 from ._ffi import ffi, lib
-from .error import UVError, raise_for
+from .error import FeatureUnavailableError, raise_for, unavailable
 
 if TYPE_CHECKING:
     from .loop import Loop
@@ -28,10 +28,6 @@ METRICS_IDLE_TIME: int = lib.UV_METRICS_IDLE_TIME
 _UV_ENOSYS: int = errno.UV_ENOSYS
 
 
-class FeatureUnavailableError(UVError, NotImplementedError):
-    """The libuv uvffi is linked with lacks this feature (``args``: code, message)."""
-
-
 class LoopMetrics(NamedTuple):
     """``uv_metrics_info()``: counters since the loop was created."""
 
@@ -43,14 +39,9 @@ class LoopMetrics(NamedTuple):
     """Events that were waiting to be processed when the event provider was called."""
 
 
-def _version() -> str:
-    return ffi.string(lib.uv_version_string()).decode()
-
-
 def _raise(err: int, what: str, since: str) -> None:
     if err == _UV_ENOSYS:
-        raise FeatureUnavailableError(
-            err, f"{what} needs libuv >= {since}; uvffi is linked with libuv {_version()}")
+        raise unavailable(what, since)
     raise_for(err)
 
 
