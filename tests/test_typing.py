@@ -13,19 +13,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_py_typed_marker() -> None:
-    assert (ROOT / "src" / "uvffi" / "py.typed").exists()
-    assert (ROOT / "src" / "uvffi" / "_uv.pyi").exists()
+def test_installed_package_carries_py_typed_and_the_extension_stub() -> None:
+    import uvffi
+
+    package = Path(uvffi.__file__).parent
+    assert (package / "py.typed").exists()
+    assert (package / "_uv.pyi").exists()
 
 
 @pytest.mark.skipif(platform.python_implementation() == "PyPy",
                     reason="mypy does not run on PyPy 3.9 (its compiled dependency librt is missing)")
 def test_mypy_clean() -> None:
     env = dict(os.environ)
-    env["MYPYPATH"] = str(ROOT / "src")
+    if (ROOT / "src" / "uvffi").exists():
+        env["MYPYPATH"] = str(ROOT / "src")
+        targets = ["src/uvffi"]
+    else:  # against an installed wheel: the package as installed
+        targets = ["-p", "uvffi"]
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-         "--cache-dir", str(ROOT / "build" / "mypy_cache"), "src/uvffi", "examples"],
+         "--cache-dir", str(ROOT / "build" / "mypy_cache"), *targets, "examples"],
         cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success" in proc.stdout
