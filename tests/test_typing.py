@@ -27,12 +27,13 @@ def test_mypy_clean() -> None:
     env = dict(os.environ)
     if (ROOT / "src" / "uvffi").exists():
         env["MYPYPATH"] = str(ROOT / "src")
-        targets = ["src/uvffi"]
-    else:  # against an installed wheel: the package as installed
-        targets = ["-p", "uvffi"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-         "--cache-dir", str(ROOT / "build" / "mypy_cache"), *targets, "examples"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Success" in proc.stdout
+        runs = [["src/uvffi", "examples"]]
+    else:  # against an installed wheel: the package as installed, then the examples
+        runs = [["-p", "uvffi"], ["examples"]]
+    for targets in runs:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+             "--cache-dir", str(ROOT / "build" / "mypy_cache"), *targets],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Success" in proc.stdout
