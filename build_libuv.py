@@ -6,13 +6,16 @@ release and where it comes from (uvloop's sdist on PyPI, which carries libuv's
 release tree), and this script fetches that archive with pip, checks its sha256
 and unpacks only libuv's sources. After that, builds are offline.
 
-``UVFFI_USE_SYSTEM_LIBUV=1`` links the system's libuv instead.
+``UVFFI_USE_SYSTEM_LIBUV=1`` links the system's libuv instead. ``UVFFI_CFLAGS`` and
+``UVFFI_LDFLAGS`` (shell-split) are appended to the compile and link flags, e.g.
+``-fsanitize=address`` for scripts/asan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -259,6 +262,9 @@ def make_ffibuilder() -> FFI:
         if sys.platform.startswith("linux"):
             # Export only the module's init symbols: libuv's stay private.
             kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+    # Extra flags from the environment (sanitizer builds: scripts/asan).
+    kwargs["extra_compile_args"] += shlex.split(os.environ.get("UVFFI_CFLAGS", ""))
+    kwargs["extra_link_args"] = kwargs.get("extra_link_args", []) + shlex.split(os.environ.get("UVFFI_LDFLAGS", ""))
     builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
     return builder
 
@@ -267,4 +273,5 @@ ffibuilder = make_ffibuilder()
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    ffibuilder.compile(tmpdir=str(ROOT / "build" / "cffi"), verbose=True)
+    # UVFFI_BUILD_DIR: where to build (scripts/asan builds apart from the normal build).
+    ffibuilder.compile(tmpdir=os.environ.get("UVFFI_BUILD_DIR", str(ROOT / "build" / "cffi")), verbose=True)
