@@ -277,6 +277,19 @@ class Loop:
         lp = self._lp
         self._running = True
         try:
+            # First uvffi's user handles, until queued work has finished too: the
+            # internal prepare handle must stay open meanwhile, because it is what
+            # releases the GIL before a blocking poll, and a pool thread running a
+            # work_cb needs the GIL (closing it first deadlocked close() with work
+            # in flight). A close or done callback may create handles or queue
+            # work again, hence the loop; one that raises a BaseException stops a
+            # run, so go on until nothing is left (the exception is raised below).
+            raw = self._raw
+            while True:
+                lib.uvffi_loop_close_handles(lp, 0)
+                lib.uvffi_run(lp, RUN_DEFAULT)
+                if not lib.uv_loop_alive(raw) and not self.handles:
+                    break
             lib.uvffi_loop_close_handles(lp, 1)
             lib.uvffi_run(lp, RUN_DEFAULT)
         finally:
