@@ -556,15 +556,40 @@ static void uvffi__walk_cb(uv_handle_t *handle, void *arg)
 #endif
 }
 
-/* Append every live uvffi handle's Python object to `list`. */
-void uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
+/* Append every live uvffi handle's Python object to `list`. Walking the handle
+ * queue while the loop runs in another thread could follow a freed handle:
+ * refused with UVFFI_EWRONGTHREAD. */
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
 {
     uintptr_t arg[2];
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    {
     GIL_ENSURE()
     arg[0] = list;
     arg[1] = (uintptr_t)lp;
     uv_walk(lp->loop, uvffi__walk_cb, arg);
     GIL_RELEASE()
+    }
+    return 0;
+}
+
+/* uv_stop / uv_update_time, refused from a thread other than the running one
+ * (libuv's loop state is not thread-safe; use Async.send to stop from elsewhere). */
+int uvffi_loop_stop(uvffi_loop_t *lp)
+{
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    uv_stop(lp->loop);
+    return 0;
+}
+
+int uvffi_loop_update_time(uvffi_loop_t *lp)
+{
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    uv_update_time(lp->loop);
+    return 0;
 }
 
 int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value)
@@ -772,7 +797,13 @@ uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h) { return &h->uv.handle; }
 int uvffi_async_send(uvffi_handle_t *h) { return uv_async_send(&h->uv.async); }
 
 uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h) { return uv_timer_get_repeat(&h->uv.timer); }
-void uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat) { uv_timer_set_repeat(&h->uv.timer, repeat); }
+/* Guarded: libuv's timer fields belong to the loop thread while it runs. */
+int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat)
+{
+    UVFFI_GUARD(h)
+    uv_timer_set_repeat(&h->uv.timer, repeat);
+    return 0;
+}
 uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h) { return uv_timer_get_due_in(&h->uv.timer); }
 
 /* ------------------------------------------------------------------------ */

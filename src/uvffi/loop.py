@@ -123,7 +123,9 @@ class Loop:
         """Every open handle uvffi created on this loop."""
         out: List["Handle"] = []
         keep = ffi.new_handle(out) if PYPY else None
-        lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
+        err = lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
+        if err:
+            raise_for(err)
         return out
 
     @property
@@ -199,24 +201,36 @@ class Loop:
             _signal.set_wakeup_fd(previous)
 
     def stop(self) -> None:
-        """Stop the loop as soon as possible: :meth:`run` returns after this iteration."""
-        lib.uv_stop(self._live_raw())
+        """Stop the loop as soon as possible: :meth:`run` returns after this iteration.
+
+        Only from the loop's thread (RuntimeError otherwise): from another thread,
+        send an Async whose callback stops the loop."""
+        err = lib.uvffi_loop_stop(self._live_lp())
+        if err:
+            raise_for(err)
 
     def now(self) -> int:
         """The loop's cached time, in milliseconds."""
         return lib.uv_now(self._live_raw())
 
     def update_time(self) -> None:
-        """Refresh the loop's cached time."""
-        lib.uv_update_time(self._live_raw())
+        """Refresh the loop's cached time (from the loop's thread, RuntimeError otherwise)."""
+        err = lib.uvffi_loop_update_time(self._live_lp())
+        if err:
+            raise_for(err)
 
     def fileno(self) -> int:
         """The backend file descriptor (epoll or kqueue)."""
         return lib.uv_backend_fd(self._live_raw())
 
     def get_timeout(self) -> float:
-        """The poll timeout in seconds, or -1.0 when poll would wait without limit."""
-        ms = lib.uv_backend_timeout(self._live_raw())
+        """The poll timeout in seconds, or -1.0 when poll would wait without limit.
+
+        Reads the timer heap: only from the loop's thread (RuntimeError otherwise)."""
+        err = lib.uvffi_loop_check_thread(self._live_lp())
+        if err:
+            raise_for(err)
+        ms = lib.uv_backend_timeout(self._raw)
         return -1.0 if ms < 0 else ms / 1000.0
 
     # -- errors -----------------------------------------------------------

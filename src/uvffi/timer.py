@@ -66,7 +66,9 @@ class Timer(Handle):
 
     @repeat.setter
     def repeat(self, value: float) -> None:
-        lib.uvffi_timer_set_repeat(self._live(), to_ms(value, "repeat"))
+        err = lib.uvffi_timer_set_repeat(self._live(), to_ms(value, "repeat"))
+        if err:
+            raise_for(err, TimerError)
 
     @property
     def due_in(self) -> float:
