@@ -51,3 +51,31 @@ def test_close_runs_done_callbacks_that_queue_more_work():
         print("ok")
     """)
     assert proc.stdout.strip() == "ok"
+
+
+def test_subclass_del_without_super_does_not_leave_a_dangling_pointer():
+    # C borrows an inactive handle's Python object; a subclass __del__ that did not
+    # call super().__del__() left C pointing at freed memory: loop.handles and
+    # Loop.close() then crashed the interpreter.
+    proc = run_child("""
+        import gc, uvffi
+        loop = uvffi.Loop()
+        deleted = []
+        class T(uvffi.Timer):
+            def __del__(self):
+                deleted.append(1)
+        class C(uvffi.Check):
+            def __del__(self):
+                deleted.append(2)
+                super().__del__()
+        for _ in range(100):
+            T(loop); C(loop)
+        gc.collect()
+        junk = [object() for _ in range(10000)]
+        assert loop.handles == [], loop.handles
+        loop.run()
+        loop.close()
+        assert sorted(set(deleted)) == [1, 2] and len(deleted) == 200
+        print("ok")
+    """)
+    assert proc.stdout.strip() == "ok"
