@@ -79,3 +79,19 @@ def test_subclass_del_without_super_does_not_leave_a_dangling_pointer():
         print("ok")
     """)
     assert proc.stdout.strip() == "ok"
+
+
+def test_huge_timeout_is_a_value_error(loop):
+    import pytest
+
+    import uvffi
+
+    t = uvffi.Timer(loop)
+    with pytest.raises(ValueError):
+        t.start(lambda h: None, 1e30, 0)
+    with pytest.raises(ValueError):
+        t.start(lambda h: None, 0, 1e30)
+    with pytest.raises(ValueError):
+        t.repeat = 1e30
+    t.start(lambda h: None, 1e9, 0)  # large but representable: fine
+    assert t.active
