@@ -95,3 +95,36 @@ def test_huge_timeout_is_a_value_error(loop):
         t.repeat = 1e30
     t.start(lambda h: None, 1e9, 0)  # large but representable: fine
     assert t.active
+
+
+def test_init_twice_is_refused():
+    # A second __init__ orphaned the first libuv handle, still pointing at the
+    # object: loop.handles crashed once the object was collected.
+    proc = run_child("""
+        import gc, uvffi
+        loop = uvffi.Loop()
+        for cls in (uvffi.Timer, uvffi.Check, uvffi.Prepare, uvffi.Idle, uvffi.Signal):
+            h = cls(loop)
+            try:
+                h.__init__(loop)
+            except RuntimeError:
+                pass
+            else:
+                raise AssertionError("second __init__ accepted")
+        a = uvffi.Async(loop, lambda a: None)
+        try:
+            a.__init__(loop, lambda a: None)
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("second Async.__init__ accepted")
+        a.close()
+        del h, a
+        gc.collect()
+        junk = [object() for _ in range(10000)]
+        loop.run()
+        assert loop.handles == [], loop.handles
+        loop.close()
+        print("ok")
+    """)
+    assert proc.stdout.strip() == "ok"

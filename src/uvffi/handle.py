@@ -47,6 +47,10 @@ class Handle:
             raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
         if loop._closed:
             raise LoopClosedError("the loop is closed")
+        if getattr(self, "_ptr", None) is not None:
+            # A second __init__ would orphan the first libuv handle, which still
+            # borrows this object: a dangling pointer once the object dies.
+            raise RuntimeError("this handle is already initialised")
         self._loop = loop
         self._callback: Optional[Callable[..., Any]] = _callback
         self._close_cb: Optional[Callable[[Any], Any]] = None
