@@ -145,3 +145,37 @@ def test_ten_thousand_work_items_with_cancels_in_flight(loop):
             assert st == [None]
     assert ran[0] == n - len(cancelled)
     assert cancelled  # some were still queued
+
+
+def test_async_closed_while_threads_send():
+    # Senders race the close: every send either wakes the loop or raises
+    # HandleClosedError; nothing touches the freed libuv handle.
+    from uvffi.error import HandleClosedError
+
+    for _ in range(20):
+        loop = uvffi.Loop()
+        a = uvffi.Async(loop, lambda h: None)
+        outcomes: list[str] = []
+        go = threading.Event()
+
+        def sender(a: uvffi.Async = a, go: threading.Event = go, outcomes: list[str] = outcomes) -> None:
+            go.wait()
+            for _ in range(2000):
+                try:
+                    a.send()
+                except HandleClosedError:
+                    outcomes.append("closed")
+                    return
+            outcomes.append("done")
+
+        threads = [threading.Thread(target=sender) for _ in range(4)]
+        for t in threads:
+            t.start()
+        go.set()
+        loop.run(uvffi.RUN_NOWAIT)
+        a.close()
+        loop.close()
+        for t in threads:
+            t.join(10)
+        assert len(outcomes) == 4 and set(outcomes) <= {"closed", "done"}
+        assert a.closed
