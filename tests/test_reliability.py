@@ -128,3 +128,11 @@ def test_init_twice_is_refused():
         print("ok")
     """)
     assert proc.stdout.strip() == "ok"
+
+
+def test_loop_init_twice_is_refused(loop):
+    import pytest
+
+    with pytest.raises(RuntimeError):
+        loop.__init__()
+    assert not loop.closed and loop.handles == []

@@ -50,6 +50,9 @@ class Loop:
         self._setup(ffi.NULL, own=True)
 
     def _setup(self, existing: Any, own: bool) -> None:
+        if getattr(self, "_lp", None) is not None:
+            # A second __init__ would orphan the open libuv loop and its handles.
+            raise RuntimeError("this loop is already initialised")
         self._running = False
         self._closed = False
         self._pending_exc: Optional[BaseException] = None
