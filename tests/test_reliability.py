@@ -136,3 +136,28 @@ def test_loop_init_twice_is_refused(loop):
     with pytest.raises(RuntimeError):
         loop.__init__()
     assert not loop.closed and loop.handles == []
+
+
+def test_threads_sharing_a_loop_that_no_thread_runs():
+    # cffi releases the GIL around every call: four threads starting and stopping
+    # timers on one (not running) loop corrupted libuv's timer heap (segfault).
+    proc = run_child("""
+        import threading, uvffi
+        loop = uvffi.Loop()
+        def worker():
+            ts = [uvffi.Timer(loop) for _ in range(50)]
+            for i in range(20000):
+                t = ts[i % 50]
+                t.start(lambda h: None, 10 + (i % 7), 0)
+                if i % 3:
+                    t.stop()
+                t.ref = bool(i % 2)
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        loop.close()
+        print("ok")
+    """, timeout=120)
+    assert proc.stdout.strip() == "ok"
