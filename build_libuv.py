@@ -6,13 +6,16 @@ release and where it comes from (uvloop's sdist on PyPI, which carries libuv's
 release tree), and this script fetches that archive with pip, checks its sha256
 and unpacks only libuv's sources. After that, builds are offline.
 
-``UVFFI_USE_SYSTEM_LIBUV=1`` links the system's libuv instead.
+``UVFFI_USE_SYSTEM_LIBUV=1`` links the system's libuv instead. ``UVFFI_CFLAGS`` and
+``UVFFI_LDFLAGS`` (shell-split) are appended to the compile and link flags, e.g.
+``-fsanitize=address`` for scripts/asan.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -193,7 +196,9 @@ int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd);
 int uvffi_loop_wakeup_stop(uvffi_loop_t *lp);
 void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
 int uvffi_loop_free(uvffi_loop_t *lp);
-void uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
+int uvffi_loop_stop(uvffi_loop_t *lp);
+int uvffi_loop_update_time(uvffi_loop_t *lp);
 int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value);
 int uvffi_metrics_info(uvffi_loop_t *lp, uint64_t *out);
 uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp);
@@ -213,7 +218,7 @@ int uvffi_handle_kept(uvffi_handle_t *h);
 uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h);
 int uvffi_async_send(uvffi_handle_t *h);
 uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h);
-void uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat);
+int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat);
 uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h);
 
 uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self);
@@ -272,6 +277,9 @@ def make_ffibuilder() -> FFI:
         if sys.platform.startswith("linux"):
             # Export only the module's init symbols: libuv's stay private.
             kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+    # Extra flags from the environment (sanitizer builds: scripts/asan).
+    kwargs["extra_compile_args"] += shlex.split(os.environ.get("UVFFI_CFLAGS", ""))
+    kwargs["extra_link_args"] = kwargs.get("extra_link_args", []) + shlex.split(os.environ.get("UVFFI_LDFLAGS", ""))
     builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
     return builder
 
@@ -280,4 +288,5 @@ ffibuilder = make_ffibuilder()
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    ffibuilder.compile(tmpdir=str(ROOT / "build" / "cffi"), verbose=True)
+    # UVFFI_BUILD_DIR: where to build (scripts/asan builds apart from the normal build).
+    ffibuilder.compile(tmpdir=os.environ.get("UVFFI_BUILD_DIR", str(ROOT / "build" / "cffi")), verbose=True)

@@ -622,15 +622,41 @@ static void uvffi__walk_cb(uv_handle_t *handle, void *arg)
 #endif
 }
 
-/* Append every live uvffi handle's Python object to `list`. */
-void uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
+/* Append every live uvffi handle's Python object to `list`. Walking the handle
+ * queue while the loop runs in another thread could follow a freed handle:
+ * refused with UVFFI_EWRONGTHREAD. */
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
 {
     uintptr_t arg[2];
-    GIL_ENSURE()
+    int err = 0;
+    GIL_ENSURE()  /* before the check: serialised with uvffi_run (see below) */
+    if (uvffi__wrong_thread(lp)) {
+        err = UVFFI_EWRONGTHREAD;
+    } else {
     arg[0] = list;
     arg[1] = (uintptr_t)lp;
     uv_walk(lp->loop, uvffi__walk_cb, arg);
+    }
     GIL_RELEASE()
+    return err;
+}
+
+/* uv_stop / uv_update_time, refused from a thread other than the running one
+ * (libuv's loop state is not thread-safe; use Async.send to stop from elsewhere). */
+static int uvffi__locked_loop_stop(uvffi_loop_t *lp)
+{
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    uv_stop(lp->loop);
+    return 0;
+}
+
+static int uvffi__locked_loop_update_time(uvffi_loop_t *lp)
+{
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    uv_update_time(lp->loop);
+    return 0;
 }
 
 int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value)
@@ -669,7 +695,7 @@ uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp) { return uv_metrics_idle_time
 /* ------------------------------------------------------------------------ */
 
 /* Allocate and initialise a handle of `kind`; self is the Python object. */
-uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
+static uvffi_handle_t *uvffi__locked_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
 {
     uvffi_handle_t *h;
     int *err = &uvffi__last_err;
@@ -730,7 +756,7 @@ static void uvffi__sync_keep(uvffi_handle_t *h)
     if (uvffi__wrong_thread(h->lp))                                     \
         return UVFFI_EWRONGTHREAD;
 
-int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
+static int uvffi__locked_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
 {
     int err;
     UVFFI_GUARD(h)
@@ -740,7 +766,7 @@ int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, u
     return err;
 }
 
-int uvffi_timer_again(uvffi_handle_t *h)
+static int uvffi__locked_timer_again(uvffi_handle_t *h)
 {
     int err;
     UVFFI_GUARD(h)
@@ -749,7 +775,7 @@ int uvffi_timer_again(uvffi_handle_t *h)
     return err;
 }
 
-int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
+static int uvffi__locked_watcher_start(uvffi_handle_t *h, uintptr_t callback)
 {
     int err;
     UVFFI_GUARD(h)
@@ -764,7 +790,7 @@ int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
     return err;
 }
 
-int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
+static int uvffi__locked_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
 {
     int err;
     UVFFI_GUARD(h)
@@ -774,7 +800,7 @@ int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
     return err;
 }
 
-int uvffi_handle_stop(uvffi_handle_t *h)
+static int uvffi__locked_handle_stop(uvffi_handle_t *h)
 {
     int err;
     UVFFI_GUARD(h)
@@ -791,7 +817,7 @@ int uvffi_handle_stop(uvffi_handle_t *h)
 }
 
 /* Close from Python: keep self alive until the close callback has run. */
-int uvffi_handle_close(uvffi_handle_t *h)
+static int uvffi__locked_handle_close(uvffi_handle_t *h)
 {
     UVFFI_GUARD(h)
     if (!h->kept) {
@@ -820,7 +846,7 @@ void uvffi_handle_abandon(uvffi_handle_t *h)
         uv_async_send(&lp->reaper);
 }
 
-int uvffi_handle_set_ref(uvffi_handle_t *h, int ref)
+static int uvffi__locked_handle_set_ref(uvffi_handle_t *h, int ref)
 {
     UVFFI_GUARD(h)
     if (ref)
@@ -838,7 +864,13 @@ uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h) { return &h->uv.handle; }
 int uvffi_async_send(uvffi_handle_t *h) { return uv_async_send(&h->uv.async); }
 
 uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h) { return uv_timer_get_repeat(&h->uv.timer); }
-void uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat) { uv_timer_set_repeat(&h->uv.timer, repeat); }
+/* Guarded: libuv's timer fields belong to the loop thread while it runs. */
+static int uvffi__locked_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat)
+{
+    UVFFI_GUARD(h)
+    uv_timer_set_repeat(&h->uv.timer, repeat);
+    return 0;
+}
 uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h) { return uv_timer_get_due_in(&h->uv.timer); }
 
 /* ------------------------------------------------------------------------ */
@@ -887,7 +919,7 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
 }
 
 /* Queue a work request; C keeps the Python request alive until done. */
-uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
+static uvffi_work_t *uvffi__locked_work_queue(uvffi_loop_t *lp, uintptr_t self)
 {
     uvffi_work_t *w;
     int *err = &uvffi__last_err;
@@ -927,6 +959,126 @@ uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
 }
 
 int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); }
+
+/* ------------------------------------------------------------------------ */
+/* Serialised entry points                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* cffi releases the GIL around every lib.* call, so two Python threads could
+ * call into libuv on the same loop at once while no thread runs it (the loop
+ * thread check only refuses calls while it runs): concurrent uv_timer_start /
+ * uv_timer_stop corrupted the timer heap (a segfault, tests/test_reliability.py).
+ * Each non-thread-safe entry point holds the GIL for its whole duration, which
+ * serialises them with each other and with uvffi_run (which takes the GIL before
+ * marking the loop running). Most of them took the GIL anyway to adjust the
+ * keep-alive reference; the nested PyGILState_Ensure inside is then a counter. */
+int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_timer_start(h, callback, timeout, repeat);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_timer_again(uvffi_handle_t *h)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_timer_again(h);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_watcher_start(h, callback);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_signal_start(h, callback, signum);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_handle_stop(uvffi_handle_t *h)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_handle_stop(h);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_handle_close(uvffi_handle_t *h)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_handle_close(h);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_handle_set_ref(uvffi_handle_t *h, int ref)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_handle_set_ref(h, ref);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_timer_set_repeat(h, repeat);
+    GIL_RELEASE()
+    return r;
+}
+
+uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
+{
+    uvffi_handle_t * r;
+    GIL_ENSURE()
+    r = uvffi__locked_handle_new(lp, kind, self, callback);
+    GIL_RELEASE()
+    return r;
+}
+
+uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
+{
+    uvffi_work_t * r;
+    GIL_ENSURE()
+    r = uvffi__locked_work_queue(lp, self);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_loop_stop(uvffi_loop_t *lp)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_loop_stop(lp);
+    GIL_RELEASE()
+    return r;
+}
+
+int uvffi_loop_update_time(uvffi_loop_t *lp)
+{
+    int r;
+    GIL_ENSURE()
+    r = uvffi__locked_loop_update_time(lp);
+    GIL_RELEASE()
+    return r;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Module set-up                                                             */

@@ -24,11 +24,33 @@ class Handle:
     _kind: ClassVar[int] = 0
     _error: ClassVar[Type[UVError]] = HandleError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # C borrows the Python object while the handle is inactive, and
+        # Handle.__del__ is what tells C the object is gone. A subclass whose own
+        # __del__ forgot super().__del__() left C with a dangling pointer (a
+        # segfault in loop.handles or Loop.close()): wrap such a __del__ so that
+        # Handle's runs after it, whatever it does (Handle.__del__ is idempotent).
+        super().__init_subclass__(**kwargs)
+        user_del = cls.__dict__.get("__del__")
+        if user_del is not None and not getattr(user_del, "_uvffi_wrapped", False):
+            def __del__(self: Any, _user_del: Callable[[Any], None] = user_del) -> None:
+                try:
+                    _user_del(self)
+                finally:
+                    Handle.__del__(self)
+
+            __del__._uvffi_wrapped = True  # type: ignore[attr-defined]
+            cls.__del__ = __del__  # type: ignore[method-assign]
+
     def __init__(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
         if not isinstance(loop, Loop):
             raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
         if loop._closed:
             raise LoopClosedError("the loop is closed")
+        if getattr(self, "_ptr", None) is not None:
+            # A second __init__ would orphan the first libuv handle, which still
+            # borrows this object: a dangling pointer once the object dies.
+            raise RuntimeError("this handle is already initialised")
         self._loop = loop
         self._callback: Optional[Callable[..., Any]] = _callback
         self._close_cb: Optional[Callable[[Any], Any]] = None

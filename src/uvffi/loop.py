@@ -53,6 +53,9 @@ class Loop:
         self._setup(ffi.NULL, own=True)
 
     def _setup(self, existing: Any, own: bool) -> None:
+        if getattr(self, "_lp", None) is not None:
+            # A second __init__ would orphan the open libuv loop and its handles.
+            raise RuntimeError("this loop is already initialised")
         self._running = False
         self._closed = False
         self._pending_exc: Optional[BaseException] = None
@@ -131,7 +134,9 @@ class Loop:
         """Every open handle uvffi created on this loop."""
         out: List["Handle"] = []
         keep = ffi.new_handle(out) if PYPY else None
-        lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
+        err = lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
+        if err:
+            raise_for(err)
         # uvffi.scheduler's own timers and check/idle handles are not the user's.
         return [h for h in out if not getattr(h, "_uvffi_internal", False)]
 
@@ -227,24 +232,36 @@ class Loop:
             _signal.set_wakeup_fd(previous)
 
     def stop(self) -> None:
-        """Stop the loop as soon as possible: :meth:`run` returns after this iteration."""
-        lib.uv_stop(self._live_raw())
+        """Stop the loop as soon as possible: :meth:`run` returns after this iteration.
+
+        Only from the loop's thread (RuntimeError otherwise): from another thread,
+        send an Async whose callback stops the loop."""
+        err = lib.uvffi_loop_stop(self._live_lp())
+        if err:
+            raise_for(err)
 
     def now(self) -> int:
         """The loop's cached time, in milliseconds."""
         return lib.uv_now(self._live_raw())
 
     def update_time(self) -> None:
-        """Refresh the loop's cached time."""
-        lib.uv_update_time(self._live_raw())
+        """Refresh the loop's cached time (from the loop's thread, RuntimeError otherwise)."""
+        err = lib.uvffi_loop_update_time(self._live_lp())
+        if err:
+            raise_for(err)
 
     def fileno(self) -> int:
         """The backend file descriptor (epoll or kqueue)."""
         return lib.uv_backend_fd(self._live_raw())
 
     def get_timeout(self) -> float:
-        """The poll timeout in seconds, or -1.0 when poll would wait without limit."""
-        ms = lib.uv_backend_timeout(self._live_raw())
+        """The poll timeout in seconds, or -1.0 when poll would wait without limit.
+
+        Reads the timer heap: only from the loop's thread (RuntimeError otherwise)."""
+        err = lib.uvffi_loop_check_thread(self._live_lp())
+        if err:
+            raise_for(err)
+        ms = lib.uv_backend_timeout(self._raw)
         return -1.0 if ms < 0 else ms / 1000.0
 
     # -- configuration and metrics (uvffi.metrics) ------------------------
@@ -362,6 +379,19 @@ class Loop:
         queue_of(self).close()  # refuse call_soon_threadsafe from now on, cancel what is queued
         self._running = True
         try:
+            # First uvffi's user handles, until queued work has finished too: the
+            # internal prepare handle must stay open meanwhile, because it is what
+            # releases the GIL before a blocking poll, and a pool thread running a
+            # work_cb needs the GIL (closing it first deadlocked close() with work
+            # in flight). A close or done callback may create handles or queue
+            # work again, hence the loop; one that raises a BaseException stops a
+            # run, so go on until nothing is left (the exception is raised below).
+            raw = self._raw
+            while True:
+                lib.uvffi_loop_close_handles(lp, 0)
+                lib.uvffi_run(lp, RUN_DEFAULT)
+                if not lib.uv_loop_alive(raw) and not self.handles:
+                    break
             lib.uvffi_loop_close_handles(lp, 1)
             # A wrapped loop (from_pointer) is not ours to drain: one iteration runs the
             # close callbacks of our handles without running its owner's.

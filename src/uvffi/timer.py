@@ -12,6 +12,9 @@ from .handle import Handle
 __all__ = ["Timer"]
 
 
+_MAX_MS = (1 << 64) - 1  # libuv's uint64_t milliseconds
+
+
 def to_ms(seconds: float, what: str = "timeout") -> int:
     """Seconds (float) to libuv's milliseconds; a positive value under 1 ms becomes 1 ms."""
     if seconds.__class__ is not float:
@@ -23,6 +26,8 @@ def to_ms(seconds: float, what: str = "timeout") -> int:
     ms = int(seconds * 1000.0)
     if ms == 0 and seconds > 0.0:
         ms = 1
+    if ms > _MAX_MS:  # was an OverflowError from cffi
+        raise ValueError(f"{what} is too large: {seconds!r} seconds")
     return ms
 
 
@@ -66,7 +71,9 @@ class Timer(Handle):
 
     @repeat.setter
     def repeat(self, value: float) -> None:
-        lib.uvffi_timer_set_repeat(self._live(), to_ms(value, "repeat"))
+        err = lib.uvffi_timer_set_repeat(self._live(), to_ms(value, "repeat"))
+        if err:
+            raise_for(err, TimerError)
 
     @property
     def due_in(self) -> float:
