@@ -23,6 +23,11 @@ def test_idle_time_metrics(loop: uvffi.Loop) -> None:
 
 
 def test_metrics_info(loop: uvffi.Loop) -> None:
+    if min(uvffi.lib.UV_VERSION_HEX, uvffi.lib.uv_version()) < 0x012D00:
+        # a system libuv older than 1.45 has no uv_metrics_info: a clear error instead
+        with pytest.raises(FeatureUnavailableError, match=r"needs libuv >= 1\.45"):
+            loop.metrics_info()
+        return
     m0 = loop.metrics_info()
     assert isinstance(m0, LoopMetrics) and m0.loop_count == 0
     a = uvffi.Async(loop, lambda h: h.close())
