@@ -120,6 +120,7 @@ static PyObject *uvffi__on_error;  /* f(source, exc): routes a callback's except
 static PyObject *uvffi__on_closed; /* f(handle): the close callback in Python */
 static PyObject *uvffi__on_work;   /* f(request): runs work_cb in the pool */
 static PyObject *uvffi__on_done;   /* f(request, status): runs done_cb */
+static PyObject *uvffi__s_on_closed; /* interned "_on_closed" */
 
 /* Take the GIL on the loop thread: either from `saved` (released for poll by
  * this loop's prepare handle) or, when libuv runs outside uvffi_run, from the
@@ -250,7 +251,8 @@ static void uvffi__close_cb(uv_handle_t *handle)
 #else
         PyObject *r;
         h->self = 0;
-        r = PyObject_CallOneArg(uvffi__on_closed, (PyObject *)self);
+        /* handle._on_closed() directly (what _trampoline.on_closed does), one frame less */
+        r = PyObject_CallMethodNoArgs((PyObject *)self, uvffi__s_on_closed);
         if (r == NULL)
             uvffi__report(self);
         else
@@ -402,14 +404,12 @@ int uvffi_loop_check_thread(uvffi_loop_t *lp)
     return uvffi__wrong_thread(lp) ? UVFFI_EWRONGTHREAD : 0;
 }
 
-int uvffi_run(uvffi_loop_t *lp, int mode)
+/* uv_run with the GIL held on entry and on return (CPython). */
+static int uvffi__run_held(uvffi_loop_t *lp, int mode)
 {
     int r, was_running, was_managed;
     void *was_saved;
     uv_thread_t was_thread;
-#if !UVFFI_PYPY
-    PyGILState_STATE st = PyGILState_Ensure();
-#endif
     uv_mutex_lock(&lp->mutex);
     was_running = lp->running;
     was_thread = lp->thread;
@@ -435,6 +435,16 @@ int uvffi_run(uvffi_loop_t *lp, int mode)
     lp->running = was_running;
     lp->thread = was_thread;
     uv_mutex_unlock(&lp->mutex);
+    return r;
+}
+
+int uvffi_run(uvffi_loop_t *lp, int mode)
+{
+    int r;
+#if !UVFFI_PYPY
+    PyGILState_STATE st = PyGILState_Ensure();
+#endif
+    r = uvffi__run_held(lp, mode);
 #if !UVFFI_PYPY
     PyGILState_Release(st);
 #endif
@@ -643,20 +653,30 @@ uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uin
     return h;
 }
 
-/* Bring the keep-alive in line with libuv's idea of activity. */
-static void uvffi__sync_keep(uvffi_handle_t *h)
+/* Bring the keep-alive in line with libuv's idea of activity. `held`: the
+ * caller holds the GIL (the CPython fast paths), so no PyGILState round trip. */
+static void uvffi__sync_keep_gil(uvffi_handle_t *h, int held)
 {
     int active = uv_is_active(&h->uv.handle);
     if (active && !h->kept) {
-        GIL_ENSURE()
-        uvffi__keep(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__keep(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__keep(h);
+            GIL_RELEASE()
+        }
     } else if (!active && h->kept && !uv_is_closing(&h->uv.handle)) {
-        GIL_ENSURE()
-        uvffi__release(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__release(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__release(h);
+            GIL_RELEASE()
+        }
     }
 }
+#define uvffi__sync_keep(h) uvffi__sync_keep_gil((h), 0)
 
 #define UVFFI_GUARD(h)                                                  \
     if (h->self == 0 || uv_is_closing(&h->uv.handle))                   \
@@ -664,14 +684,20 @@ static void uvffi__sync_keep(uvffi_handle_t *h)
     if (uvffi__wrong_thread(h->lp))                                     \
         return UVFFI_EWRONGTHREAD;
 
-int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
+static int uvffi__timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat,
+                              int held)
 {
     int err;
     UVFFI_GUARD(h)
     h->callback = callback;
     err = uv_timer_start(&h->uv.timer, uvffi__timer_cb, timeout, repeat);
-    uvffi__sync_keep(h);
+    uvffi__sync_keep_gil(h, held);
     return err;
+}
+
+int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
+{
+    return uvffi__timer_start(h, callback, timeout, repeat, 0);
 }
 
 int uvffi_timer_again(uvffi_handle_t *h)
@@ -683,7 +709,7 @@ int uvffi_timer_again(uvffi_handle_t *h)
     return err;
 }
 
-int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
+static int uvffi__watcher_start(uvffi_handle_t *h, uintptr_t callback, int held)
 {
     int err;
     UVFFI_GUARD(h)
@@ -694,8 +720,13 @@ int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
     case UVFFI_IDLE: err = uv_idle_start(&h->uv.idle, uvffi__idle_cb); break;
     default: err = UV_EINVAL; break;
     }
-    uvffi__sync_keep(h);
+    uvffi__sync_keep_gil(h, held);
     return err;
+}
+
+int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
+{
+    return uvffi__watcher_start(h, callback, 0);
 }
 
 int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
@@ -708,7 +739,7 @@ int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
     return err;
 }
 
-int uvffi_handle_stop(uvffi_handle_t *h)
+static int uvffi__handle_stop(uvffi_handle_t *h, int held)
 {
     int err;
     UVFFI_GUARD(h)
@@ -720,22 +751,30 @@ int uvffi_handle_stop(uvffi_handle_t *h)
     case UVFFI_SIGNAL: err = uv_signal_stop(&h->uv.signal); break;
     default: err = UV_EINVAL; break;
     }
-    uvffi__sync_keep(h);
+    uvffi__sync_keep_gil(h, held);
     return err;
 }
 
+int uvffi_handle_stop(uvffi_handle_t *h) { return uvffi__handle_stop(h, 0); }
+
 /* Close from Python: keep self alive until the close callback has run. */
-int uvffi_handle_close(uvffi_handle_t *h)
+static int uvffi__handle_close(uvffi_handle_t *h, int held)
 {
     UVFFI_GUARD(h)
     if (!h->kept) {
-        GIL_ENSURE()
-        uvffi__keep(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__keep(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__keep(h);
+            GIL_RELEASE()
+        }
     }
     uv_close(&h->uv.handle, uvffi__close_cb);
     return 0;
 }
+
+int uvffi_handle_close(uvffi_handle_t *h) { return uvffi__handle_close(h, 0); }
 
 /* The Python object died while the handle was inactive and open: close it on
  * the loop's thread (from any thread), freeing only the raw memory. */
@@ -861,6 +900,180 @@ uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
 int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); }
 
 /* ------------------------------------------------------------------------ */
+/* CPython fast paths                                                        */
+/* ------------------------------------------------------------------------ */
+/*
+ * Every cffi `lib.*` call releases and re-takes the GIL and unpacks its
+ * arguments through cffi's converters; for the calls made per timer or per
+ * start/stop that is most of their cost. On CPython the hot entry points are
+ * also offered as METH_FASTCALL builtins (as a C extension would have them):
+ * they run with the GIL held (no PyGILState round trip), take the cffi pointer
+ * objects the Python layer already holds, and convert seconds to milliseconds
+ * in C. They return None on success, a negative libuv/uvffi error code, or
+ * NotImplemented when an argument is not of the plain kind they handle, in
+ * which case the Python layer takes its ordinary (careful, cffi) path, which
+ * raises the proper exception. Installed by uvffi_fast_install() only after it
+ * has checked cffi's pointer-object layout on a known address.
+ */
+#if !UVFFI_PYPY
+
+/* The head of cffi's CDataObject (_cffi_backend.c), stable since cffi 1.0. */
+typedef struct {
+    PyObject_HEAD
+    void *c_type;
+    char *c_data;
+} uvffi__cdata_t;
+
+static PyTypeObject *uvffi__cdata_type;  /* type of a cffi pointer object */
+static void *uvffi__ct_handle;           /* cffi ctype of "uvffi_handle_t *" */
+static void *uvffi__ct_loop;             /* cffi ctype of "uvffi_loop_t *" */
+
+static void *uvffi__cptr(PyObject *o, void *ctype)
+{
+    if (Py_TYPE(o) != uvffi__cdata_type || ((uvffi__cdata_t *)o)->c_type != ctype)
+        return NULL;
+    return ((uvffi__cdata_t *)o)->c_data;
+}
+
+/* Seconds (exact float or int, finite, >= 0) to libuv milliseconds, as timer.to_ms. */
+static int uvffi__to_ms(PyObject *o, uint64_t *out)
+{
+    double sec, ms;
+    uint64_t m;
+    if (PyFloat_CheckExact(o)) {
+        sec = PyFloat_AS_DOUBLE(o);
+    } else if (PyLong_CheckExact(o)) {
+        sec = PyLong_AsDouble(o);
+        if (sec == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return -1;
+        }
+    } else {
+        return -1;
+    }
+    if (!(sec >= 0.0 && sec < 1e15))  /* also rejects NaN; the slow path judges the rest */
+        return -1;
+    ms = sec * 1000.0;
+    m = (uint64_t)ms;
+    if (m == 0 && sec > 0.0)
+        m = 1;
+    *out = m;
+    return 0;
+}
+
+static PyObject *uvffi__result(int err)
+{
+    if (err == 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(err);
+}
+
+#define UVFFI_FAST_DECLINE() Py_RETURN_NOTIMPLEMENTED
+
+/* timer_start(ptr, callback, timeout, repeat) */
+static PyObject *uvffi__fast_timer_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    uint64_t t, r;
+    (void)m;
+    if (n != 4 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL || h->kind != UVFFI_TIMER ||
+        !PyCallable_Check(a[1]) || uvffi__to_ms(a[2], &t) || uvffi__to_ms(a[3], &r))
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__timer_start(h, (uintptr_t)a[1], t, r, 1));
+}
+
+/* watcher_start(ptr, callback): Prepare, Check, Idle */
+static PyObject *uvffi__fast_watcher_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    (void)m;
+    if (n != 2 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL || !PyCallable_Check(a[1]) ||
+        (h->kind != UVFFI_PREPARE && h->kind != UVFFI_CHECK && h->kind != UVFFI_IDLE))
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__watcher_start(h, (uintptr_t)a[1], 1));
+}
+
+/* handle_stop(ptr) */
+static PyObject *uvffi__fast_handle_stop(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    (void)m;
+    if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL)
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__handle_stop(h, 1));
+}
+
+/* handle_close(ptr) */
+static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    (void)m;
+    if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL)
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__handle_close(h, 1));
+}
+
+/* run(lp, mode) -> uv_run's result; the caller validated mode */
+static PyObject *uvffi__fast_run(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_loop_t *lp;
+    long mode;
+    (void)m;
+    if (n != 2 || (lp = uvffi__cptr(a[0], uvffi__ct_loop)) == NULL || !PyLong_CheckExact(a[1]))
+        UVFFI_FAST_DECLINE();
+    mode = PyLong_AsLong(a[1]);
+    if (mode != UV_RUN_DEFAULT && mode != UV_RUN_ONCE && mode != UV_RUN_NOWAIT) {
+        PyErr_Clear();
+        UVFFI_FAST_DECLINE();
+    }
+    return PyLong_FromLong(uvffi__run_held(lp, (int)mode));
+}
+
+static PyMethodDef uvffi__fast_methods[] = {
+    {"timer_start", (PyCFunction)(void (*)(void))uvffi__fast_timer_start, METH_FASTCALL, NULL},
+    {"watcher_start", (PyCFunction)(void (*)(void))uvffi__fast_watcher_start, METH_FASTCALL, NULL},
+    {"handle_stop", (PyCFunction)(void (*)(void))uvffi__fast_handle_stop, METH_FASTCALL, NULL},
+    {"handle_close", (PyCFunction)(void (*)(void))uvffi__fast_handle_close, METH_FASTCALL, NULL},
+    {"run", (PyCFunction)(void (*)(void))uvffi__fast_run, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+#endif /* !UVFFI_PYPY */
+
+/* Put the fast paths into the dict `dict` (CPython). hsample and lsample are
+ * cffi pointers cast from `expect`; returns 1 if installed, 0 if not. */
+int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t expect)
+{
+#if UVFFI_PYPY
+    (void)dict; (void)hsample; (void)lsample; (void)expect;
+    return 0;
+#else
+    PyMethodDef *def;
+    int ok = 1;
+    uvffi__cdata_t *hs = (uvffi__cdata_t *)hsample, *ls = (uvffi__cdata_t *)lsample;
+    GIL_ENSURE()
+    if (Py_TYPE(hs) != Py_TYPE(ls) || hs->c_data != (char *)expect || ls->c_data != (char *)expect ||
+        hs->c_type == ls->c_type) {
+        ok = 0;
+    } else {
+        uvffi__cdata_type = Py_TYPE(hs);
+        uvffi__ct_handle = hs->c_type;
+        uvffi__ct_loop = ls->c_type;
+        for (def = uvffi__fast_methods; def->ml_name != NULL && ok; def++) {
+            PyObject *f = PyCFunction_New(def, NULL);
+            if (f == NULL || PyDict_SetItemString((PyObject *)dict, def->ml_name, f) < 0)
+                ok = 0;
+            Py_XDECREF(f);
+        }
+        if (!ok)
+            PyErr_Clear();
+    }
+    GIL_RELEASE()
+    return ok;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module set-up                                                             */
 /* ------------------------------------------------------------------------ */
 
@@ -879,6 +1092,8 @@ void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work,
     uvffi__on_closed = (PyObject *)on_closed;
     uvffi__on_work = (PyObject *)on_work;
     uvffi__on_done = (PyObject *)on_done;
+    if (uvffi__s_on_closed == NULL)
+        uvffi__s_on_closed = PyUnicode_InternFromString("_on_closed");
     GIL_RELEASE()
 #else
     (void)on_error;

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar, Optional, Type
 
-from ._ffi import cb_ref, lib, ref
+from ._ffi import cb_ref, fast, lib, ref
 from .error import HandleClosedError, HandleError, LoopClosedError, UVError, raise_for
 from .loop import Loop
 
 __all__ = ["Handle"]
+
+_fast_close = fast.get("handle_close")
 
 
 class Handle:
@@ -23,18 +25,23 @@ class Handle:
 
     _kind: ClassVar[int] = 0
     _error: ClassVar[Type[UVError]] = HandleError
+    # Defaults as class attributes: fewer instance writes per handle created.
+    _callback: Optional[Callable[..., Any]] = None
+    _close_cb: Optional[Callable[[Any], Any]] = None
+    _closed: bool = False
+    _ptr: Any = None
 
     def __init__(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
-        if not isinstance(loop, Loop):
+        if loop.__class__ is not Loop and not isinstance(loop, Loop):
             raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
         if loop._closed:
             raise LoopClosedError("the loop is closed")
         self._loop = loop
-        self._callback: Optional[Callable[..., Any]] = _callback
-        self._close_cb: Optional[Callable[[Any], Any]] = None
-        self._closed = False
-        self._ptr: Any = None
-        ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), 0 if _callback is None else cb_ref(_callback))
+        if _callback is None:
+            ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), 0)
+        else:
+            self._callback = _callback
+            ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), cb_ref(_callback))
         if not ptr:
             raise_for(lib.uvffi_last_error(), self._error)
         self._ptr = ptr
@@ -79,6 +86,15 @@ class Handle:
         Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
         if callback is not None and not callable(callback):
             raise TypeError("a callable or None is required")
+        if _fast_close is not None and not self._closed:
+            err = _fast_close(self._ptr)
+            if err is None:
+                if callback is not None:
+                    self._close_cb = callback
+                self._closed = True
+                return
+            if err is not NotImplemented:
+                raise_for(err, self._error)
         err = lib.uvffi_handle_close(self._live())
         if err:
             raise_for(err, self._error)

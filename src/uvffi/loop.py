@@ -11,7 +11,7 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, List, Optional, Type, TypeVar
 
-from ._ffi import PYPY, ffi, lib, ref
+from ._ffi import PYPY, fast, ffi, lib, ref
 from .error import LoopClosedError, UVError, raise_for
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ _MODES = (UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT)
 _main_thread = threading.main_thread()
 _get_ident = threading.get_ident
 _live_loops: "weakref.WeakSet[Loop]" = weakref.WeakSet()
+# uv_run entered holding the GIL (CPython C-API builtin; see _ffi.fast), else through cffi.
+_uv_run: Callable[[Any, int], int] = fast.get("run") or lib.uvffi_run
 
 L = TypeVar("L", bound="Loop")
 
@@ -166,7 +168,7 @@ class Loop:
             if mode != RUN_NOWAIT and _get_ident() == _main_thread.ident:
                 r = self._run_with_wakeup(lp, mode)
             else:
-                r = lib.uvffi_run(lp, mode)
+                r = _uv_run(lp, mode)
         finally:
             self._running = False
         exc = self._pending_exc
@@ -186,13 +188,13 @@ class Loop:
         try:
             previous = _signal.set_wakeup_fd(wake[1].fileno(), warn_on_full_buffer=False)
         except ValueError:  # not the main thread of the main interpreter
-            return lib.uvffi_run(lp, mode)
+            return _uv_run(lp, mode)
         try:
             err = lib.uvffi_loop_wakeup_start(lp, wake[0].fileno())
             if err:
                 raise_for(err)
             try:
-                return lib.uvffi_run(lp, mode)
+                return _uv_run(lp, mode)
             finally:
                 lib.uvffi_loop_wakeup_stop(lp)
         finally:
@@ -278,7 +280,7 @@ class Loop:
         self._running = True
         try:
             lib.uvffi_loop_close_handles(lp, 1)
-            lib.uvffi_run(lp, RUN_DEFAULT)
+            _uv_run(lp, RUN_DEFAULT)
         finally:
             self._running = False
         err = lib.uvffi_loop_free(lp)
