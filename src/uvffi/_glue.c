@@ -613,7 +613,8 @@ uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp) { return uv_metrics_idle_time
 /* ------------------------------------------------------------------------ */
 
 /* Allocate and initialise a handle of `kind`; self is the Python object. */
-uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
+static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback,
+                                         int held)
 {
     uvffi_handle_t *h;
     int *err = &uvffi__last_err;
@@ -646,11 +647,20 @@ uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uin
     h->callback = callback;
     if (kind == UVFFI_ASYNC) {
         /* An async handle is active from birth until it is closed. */
-        GIL_ENSURE()
-        uvffi__keep(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__keep(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__keep(h);
+            GIL_RELEASE()
+        }
     }
     return h;
+}
+
+uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
+{
+    return uvffi__handle_new(lp, kind, self, callback, 0);
 }
 
 /* Bring the keep-alive in line with libuv's idea of activity. `held`: the
@@ -970,6 +980,33 @@ static PyObject *uvffi__result(int err)
 
 #define UVFFI_FAST_DECLINE() Py_RETURN_NOTIMPLEMENTED
 
+/* handle_new(lp, kind, self, callback or None) -> a cffi "uvffi_handle_t *" or an error code */
+static PyObject *uvffi__fast_handle_new(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_loop_t *lp;
+    uvffi_handle_t *h;
+    long kind;
+    PyObject *r;
+    (void)m;
+    if (n != 4 || (lp = uvffi__cptr(a[0], uvffi__ct_loop)) == NULL || !PyLong_CheckExact(a[1]))
+        UVFFI_FAST_DECLINE();
+    kind = PyLong_AsLong(a[1]);
+    if (kind < UVFFI_TIMER || kind > UVFFI_SIGNAL) {
+        PyErr_Clear();
+        UVFFI_FAST_DECLINE();
+    }
+    h = uvffi__handle_new(lp, (int)kind, (uintptr_t)a[2], a[3] == Py_None ? 0 : (uintptr_t)a[3], 1);
+    if (h == NULL)
+        return PyLong_FromLong(uvffi__last_err);
+    r = _cffi_from_c_pointer((char *)h, uvffi__ct_handle);
+    if (r == NULL) {  /* no Python object will own it: close and free it on the loop */
+        PyErr_Clear();
+        uvffi_handle_abandon(h);
+        return PyLong_FromLong(UV_ENOMEM);
+    }
+    return r;
+}
+
 /* timer_start(ptr, callback, timeout, repeat) */
 static PyObject *uvffi__fast_timer_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
@@ -1030,6 +1067,7 @@ static PyObject *uvffi__fast_run(PyObject *m, PyObject *const *a, Py_ssize_t n)
 }
 
 static PyMethodDef uvffi__fast_methods[] = {
+    {"handle_new", (PyCFunction)(void (*)(void))uvffi__fast_handle_new, METH_FASTCALL, NULL},
     {"timer_start", (PyCFunction)(void (*)(void))uvffi__fast_timer_start, METH_FASTCALL, NULL},
     {"watcher_start", (PyCFunction)(void (*)(void))uvffi__fast_watcher_start, METH_FASTCALL, NULL},
     {"handle_stop", (PyCFunction)(void (*)(void))uvffi__fast_handle_stop, METH_FASTCALL, NULL},

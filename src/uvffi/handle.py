@@ -17,6 +17,7 @@ from .loop import Loop
 
 __all__ = ["Handle"]
 
+_fast_new = fast.get("handle_new")
 _fast_close = fast.get("handle_close")
 
 
@@ -37,11 +38,16 @@ class Handle:
         if loop._closed:
             raise LoopClosedError("the loop is closed")
         self._loop = loop
-        if _callback is None:
-            ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), 0)
-        else:
+        if _callback is not None:
             self._callback = _callback
-            ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), cb_ref(_callback))
+        if _fast_new is not None:  # CPython: allocate + init in one C call, GIL kept
+            ptr = _fast_new(loop._lp, self._kind, self, _callback)
+            if ptr.__class__ is int:
+                raise_for(ptr, self._error)
+            if ptr is not NotImplemented:
+                self._ptr = ptr
+                return
+        ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), 0 if _callback is None else cb_ref(_callback))
         if not ptr:
             raise_for(lib.uvffi_last_error(), self._error)
         self._ptr = ptr
@@ -112,7 +118,7 @@ class Handle:
             cb(self)
 
     def __del__(self) -> None:
-        ptr = getattr(self, "_ptr", None)
+        ptr = self._ptr  # a class default: set even if __init__ failed early
         if ptr is not None and not self._closed:
             self._ptr = None
             try:

@@ -27,6 +27,7 @@ RUN_DEFAULT, RUN_ONCE, RUN_NOWAIT = UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT
 _MODES = (UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT)
 
 _main_thread = threading.main_thread()
+_main_ident = _main_thread.ident
 _get_ident = threading.get_ident
 _live_loops: "weakref.WeakSet[Loop]" = weakref.WeakSet()
 # uv_run entered holding the GIL (CPython C-API builtin; see _ffi.fast), else through cffi.
@@ -156,26 +157,27 @@ class Loop:
         """Run the loop: ``RUN_DEFAULT`` until nothing is left to do, ``RUN_ONCE``
         one iteration waiting for events, ``RUN_NOWAIT`` one iteration without
         waiting. Returns True if there is still work (``uv_run``'s result)."""
-        if mode not in _MODES or mode.__class__ is not int:
+        if mode.__class__ is not int or mode not in _MODES:
             if isinstance(mode, int) and not isinstance(mode, bool):
                 raise ValueError(f"invalid mode specified: {mode!r}")
             raise TypeError(f"mode must be RUN_DEFAULT, RUN_ONCE or RUN_NOWAIT, not {type(mode).__name__}")
-        lp = self._live_lp()
+        if self._closed:
+            raise LoopClosedError("the loop is closed")
         if self._running:
             raise RuntimeError("this loop is already running")
         self._running = True
         try:
-            if mode != RUN_NOWAIT and _get_ident() == _main_thread.ident:
-                r = self._run_with_wakeup(lp, mode)
+            if mode == RUN_NOWAIT or _get_ident() != _main_ident:
+                r = _uv_run(self._lp, mode)
             else:
-                r = _uv_run(lp, mode)
+                r = self._run_with_wakeup(self._lp, mode)
         finally:
             self._running = False
-        exc = self._pending_exc
-        if exc is not None:
+        if self._pending_exc is not None:
+            exc = self._pending_exc
             self._pending_exc = None
             raise exc
-        return bool(r)
+        return r != 0
 
     def _run_with_wakeup(self, lp: Any, mode: int) -> int:
         """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll."""
