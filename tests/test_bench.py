@@ -67,10 +67,18 @@ def test_format_table_marks_missing_cells() -> None:
     result = {
         "repeats": 1, "python": "3", "implementation": "CPython",
         "versions": {"uvffi": "1", "pyuv": None, "asyncio": "3", "uvloop": None, "gevent": None},
-        "results": [{"workload": "idle_loop_iteration", "description": "d", "unit": "ns/op", "n": 1,
-                     "impls": {"uvffi": {"median": 100.0, "best": 90.0, "samples": [100.0]}},
-                     "ratios": {}}],
+        "results": [
+            {"workload": "check_dispatch", "description": "d", "unit": "ns/op", "n": 1,
+             "impls": {"uvffi": {"median": 50.0, "best": 40.0, "samples": [50.0]},
+                       "asyncio": {"median": 100.0, "best": 100.0, "samples": [100.0]}},
+             "ratios": {"asyncio": 0.5}},
+            {"workload": "idle_loop_iteration", "description": "d", "unit": "ns/op", "n": 1,
+             "impls": {"uvffi": {"median": 100.0, "best": 90.0, "samples": [100.0]}},
+             "ratios": {}},
+        ],
     }
-    table = bench.format_table(result)
-    row = table.splitlines()[2]
+    lines = bench.format_table(result).splitlines()
+    assert "pyuv" not in lines[0]  # installed peers that measured nothing get no column
+    assert "0.50x" in lines[2]
+    row = lines[3]
     assert "100 (90)" in row and "n/a" in row and "–" in row

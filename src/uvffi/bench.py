@@ -685,7 +685,8 @@ def _fmt(ns: float) -> str:
 
 def format_table(result: dict[str, Any]) -> str:
     """A Markdown table: median ns/op (best in parentheses), then uvffi's ratio to each peer."""
-    names = [i for i in IMPLEMENTATIONS if result["versions"].get(i) is not None]
+    measured = {i for row in result["results"] for i in row["impls"]}
+    names = [i for i in IMPLEMENTATIONS if result["versions"].get(i) is not None and i in measured]
     peers = [i for i in names if i != "uvffi"]
     head = ["workload"] + [f"{i} median (best)" for i in names] + [f"uvffi/{p}" for p in peers]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]

@@ -255,9 +255,7 @@ class Loop:
                    ) -> "WorkRequest":
         """Run ``work_cb()`` in libuv's thread pool, then ``done_cb(error)`` on the loop
         thread, with ``error`` None or ``errno.UV_ECANCELED`` if cancelled."""
-        from .work import WorkRequest
-
-        return WorkRequest(self, work_cb, done_cb)
+        return _WorkRequest(self, work_cb, done_cb)
 
     # -- handles ----------------------------------------------------------
 
@@ -325,3 +323,8 @@ def _after_fork_in_child() -> None:
 
 if hasattr(__import__("os"), "register_at_fork"):
     __import__("os").register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# At the end: work.py needs nothing from this module at import time; a local import in
+# queue_work() would cost an import statement per work item.
+from .work import WorkRequest as _WorkRequest  # noqa: E402
