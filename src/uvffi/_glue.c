@@ -121,6 +121,8 @@ static PyObject *uvffi__on_closed; /* f(handle): the close callback in Python */
 static PyObject *uvffi__on_work;   /* f(request): runs work_cb in the pool */
 static PyObject *uvffi__on_done;   /* f(request, status): runs done_cb */
 static PyObject *uvffi__s_on_closed; /* interned "_on_closed" */
+static PyObject *uvffi__s_run;       /* interned "_run" */
+static PyObject *uvffi__s_done;      /* interned "_done" */
 
 /* Take the GIL on the loop thread: either from `saved` (released for poll by
  * this loop's prepare handle) or, when libuv runs outside uvffi_run, from the
@@ -835,7 +837,9 @@ static void uvffi__work_cb(uv_work_t *req)
     _uvffi_py_work(w->self);
 #else
     PyGILState_STATE st = PyGILState_Ensure();
-    PyObject *r = PyObject_CallOneArg(uvffi__on_work, (PyObject *)w->self);
+    /* request._run() directly (what _trampoline.on_work does): the worker holds the GIL
+     * one Python frame less */
+    PyObject *r = PyObject_CallMethodNoArgs((PyObject *)w->self, uvffi__s_run);
     if (r == NULL)
         PyErr_WriteUnraisable(uvffi__on_work);
     Py_XDECREF(r);
@@ -854,8 +858,8 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
 #else
     {
         PyObject *st = PyLong_FromLong(status), *r = NULL;
-        if (st != NULL)
-            r = PyObject_CallFunctionObjArgs(uvffi__on_done, (PyObject *)w->self, st, NULL);
+        if (st != NULL)  /* request._done(status), as _trampoline.on_done */
+            r = PyObject_CallMethodOneArg((PyObject *)w->self, uvffi__s_done, st);
         if (r == NULL)
             uvffi__report(w->self);
         Py_XDECREF(r);
@@ -868,7 +872,7 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
 }
 
 /* Queue a work request; C keeps the Python request alive until done. */
-uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
+static uvffi_work_t *uvffi__work_queue(uvffi_loop_t *lp, uintptr_t self, int held)
 {
     uvffi_work_t *w;
     int *err = &uvffi__last_err;
@@ -883,28 +887,40 @@ uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
     }
     w->lp = lp;
     w->self = self;
-    {
-        GIL_ENSURE()
 #if UVFFI_PYPY
-        _uvffi_py_keep(self);
+    (void)held;
+    _uvffi_py_keep(self);
 #else
+    if (held) {
         Py_INCREF((PyObject *)self);
-#endif
+    } else {
+        GIL_ENSURE()
+        Py_INCREF((PyObject *)self);
         GIL_RELEASE()
     }
+#endif
     *err = uv_queue_work(lp->loop, &w->req, uvffi__work_cb, uvffi__after_work_cb);
     if (*err) {
-        GIL_ENSURE()
 #if UVFFI_PYPY
         _uvffi_py_release(self);
 #else
-        Py_DECREF((PyObject *)self);
+        if (held) {
+            Py_DECREF((PyObject *)self);
+        } else {
+            GIL_ENSURE()
+            Py_DECREF((PyObject *)self);
+            GIL_RELEASE()
+        }
 #endif
-        GIL_RELEASE()
         free(w);
         return NULL;
     }
     return w;
+}
+
+uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
+{
+    return uvffi__work_queue(lp, self, 0);
 }
 
 int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); }
@@ -937,6 +953,7 @@ typedef struct {
 static PyTypeObject *uvffi__cdata_type;  /* type of a cffi pointer object */
 static void *uvffi__ct_handle;           /* cffi ctype of "uvffi_handle_t *" */
 static void *uvffi__ct_loop;             /* cffi ctype of "uvffi_loop_t *" */
+static void *uvffi__ct_work;             /* cffi ctype of "uvffi_work_t *" */
 
 static void *uvffi__cptr(PyObject *o, void *ctype)
 {
@@ -1007,6 +1024,26 @@ static PyObject *uvffi__fast_handle_new(PyObject *m, PyObject *const *a, Py_ssiz
     return r;
 }
 
+/* work_queue(lp, request) -> a cffi "uvffi_work_t *" or an error code */
+static PyObject *uvffi__fast_work_queue(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_loop_t *lp;
+    uvffi_work_t *w;
+    PyObject *r;
+    (void)m;
+    if (n != 2 || uvffi__ct_work == NULL || (lp = uvffi__cptr(a[0], uvffi__ct_loop)) == NULL)
+        UVFFI_FAST_DECLINE();
+    w = uvffi__work_queue(lp, (uintptr_t)a[1], 1);
+    if (w == NULL)
+        return PyLong_FromLong(uvffi__last_err);
+    r = _cffi_from_c_pointer((char *)w, uvffi__ct_work);
+    if (r == NULL) {  /* the request is queued and runs; only cancel() is lost */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return r;
+}
+
 /* timer_start(ptr, callback, timeout, repeat) */
 static PyObject *uvffi__fast_timer_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
@@ -1068,6 +1105,7 @@ static PyObject *uvffi__fast_run(PyObject *m, PyObject *const *a, Py_ssize_t n)
 
 static PyMethodDef uvffi__fast_methods[] = {
     {"handle_new", (PyCFunction)(void (*)(void))uvffi__fast_handle_new, METH_FASTCALL, NULL},
+    {"work_queue", (PyCFunction)(void (*)(void))uvffi__fast_work_queue, METH_FASTCALL, NULL},
     {"timer_start", (PyCFunction)(void (*)(void))uvffi__fast_timer_start, METH_FASTCALL, NULL},
     {"watcher_start", (PyCFunction)(void (*)(void))uvffi__fast_watcher_start, METH_FASTCALL, NULL},
     {"handle_stop", (PyCFunction)(void (*)(void))uvffi__fast_handle_stop, METH_FASTCALL, NULL},
@@ -1080,23 +1118,27 @@ static PyMethodDef uvffi__fast_methods[] = {
 
 /* Put the fast paths into the dict `dict` (CPython). hsample and lsample are
  * cffi pointers cast from `expect`; returns 1 if installed, 0 if not. */
-int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t expect)
+int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t wsample,
+                       uintptr_t expect)
 {
 #if UVFFI_PYPY
-    (void)dict; (void)hsample; (void)lsample; (void)expect;
+    (void)dict; (void)hsample; (void)lsample; (void)wsample; (void)expect;
     return 0;
 #else
     PyMethodDef *def;
     int ok = 1;
     uvffi__cdata_t *hs = (uvffi__cdata_t *)hsample, *ls = (uvffi__cdata_t *)lsample;
+    uvffi__cdata_t *ws = (uvffi__cdata_t *)wsample;
     GIL_ENSURE()
-    if (Py_TYPE(hs) != Py_TYPE(ls) || hs->c_data != (char *)expect || ls->c_data != (char *)expect ||
-        hs->c_type == ls->c_type) {
+    if (Py_TYPE(hs) != Py_TYPE(ls) || Py_TYPE(ws) != Py_TYPE(ls) || hs->c_data != (char *)expect ||
+        ls->c_data != (char *)expect || ws->c_data != (char *)expect || hs->c_type == ls->c_type ||
+        ws->c_type == ls->c_type || ws->c_type == hs->c_type) {
         ok = 0;
     } else {
         uvffi__cdata_type = Py_TYPE(hs);
         uvffi__ct_handle = hs->c_type;
         uvffi__ct_loop = ls->c_type;
+        uvffi__ct_work = ws->c_type;
         for (def = uvffi__fast_methods; def->ml_name != NULL && ok; def++) {
             PyObject *f = PyCFunction_New(def, NULL);
             if (f == NULL || PyDict_SetItemString((PyObject *)dict, def->ml_name, f) < 0)
@@ -1130,8 +1172,11 @@ void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work,
     uvffi__on_closed = (PyObject *)on_closed;
     uvffi__on_work = (PyObject *)on_work;
     uvffi__on_done = (PyObject *)on_done;
-    if (uvffi__s_on_closed == NULL)
+    if (uvffi__s_on_closed == NULL) {
         uvffi__s_on_closed = PyUnicode_InternFromString("_on_closed");
+        uvffi__s_run = PyUnicode_InternFromString("_run");
+        uvffi__s_done = PyUnicode_InternFromString("_done");
+    }
     GIL_RELEASE()
 #else
     (void)on_error;
