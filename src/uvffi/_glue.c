@@ -310,6 +310,17 @@ static void uvffi__wakeup_cb(uv_poll_t *w, int status, int events)
     }
 }
 
+/* Close the abandoned handles of a list taken from the graveyard. */
+static void uvffi__bury(uvffi_handle_t *h)
+{
+    while (h != NULL) {
+        uvffi_handle_t *next = h->next_dead;
+        if (!uv_is_closing(&h->uv.handle))
+            uv_close(&h->uv.handle, uvffi__close_cb);
+        h = next;
+    }
+}
+
 static void uvffi__reap(uvffi_loop_t *lp)
 {
     uvffi_handle_t *h;
@@ -317,12 +328,7 @@ static void uvffi__reap(uvffi_loop_t *lp)
     h = lp->graveyard;
     lp->graveyard = NULL;
     uv_mutex_unlock(&lp->mutex);
-    while (h != NULL) {
-        uvffi_handle_t *next = h->next_dead;
-        if (!uv_is_closing(&h->uv.handle))
-            uv_close(&h->uv.handle, uvffi__close_cb);
-        h = next;
-    }
+    uvffi__bury(h);
 }
 
 static void uvffi__reaper_cb(uv_async_t *a)
@@ -412,11 +418,16 @@ static int uvffi__run_held(uvffi_loop_t *lp, int mode)
     int r, was_running, was_managed;
     void *was_saved;
     uv_thread_t was_thread;
+    uvffi_handle_t *dead;
+    /* One critical section marks the loop running and takes the graveyard (each
+     * lock/unlock pair is two atomic operations: this is entered per run(NOWAIT)). */
     uv_mutex_lock(&lp->mutex);
     was_running = lp->running;
     was_thread = lp->thread;
     lp->running = 1;
     lp->thread = uv_thread_self();
+    dead = lp->graveyard;
+    lp->graveyard = NULL;
     uv_mutex_unlock(&lp->mutex);
     was_managed = lp->gil_managed;
     was_saved = lp->saved;
@@ -425,7 +436,7 @@ static int uvffi__run_held(uvffi_loop_t *lp, int mode)
 #if !UVFFI_PYPY
     lp->gil_managed = 1;
 #endif
-    uvffi__reap(lp);
+    uvffi__bury(dead);
     r = uv_run(lp->loop, (uv_run_mode)mode);
 #if !UVFFI_PYPY
     if (lp->saved != NULL)
