@@ -73,3 +73,53 @@ def test_closing_handle_started_again_reports_closed(loop) -> None:
     assert fast["timer_start"](ptr, t.close, 0, 0) == uvffi.lib.UVFFI_ECLOSED
     loop.run()
     assert t._ptr is None
+
+
+def test_work_queued_from_a_late_phase_still_completes_in_run_default(loop) -> None:
+    """Work queued from a callback is handed to the pool in the prepare phase; queued after
+    it (check phase) with nothing else left alive, run(RUN_DEFAULT) must still go on until
+    done_cb has run."""
+    out = []
+    idle = uvffi.Idle(loop)  # keeps the first poll from blocking, so the check runs
+    idle.start(lambda h: None)
+
+    def check_cb(h: uvffi.Check) -> None:
+        h.stop()
+        idle.stop()
+        loop.queue_work(lambda: out.append("work"), lambda err: out.append(("done", err)))
+
+    c = uvffi.Check(loop)
+    c.start(check_cb)
+    loop.run()
+    assert out == ["work", ("done", None)]
+
+
+def test_work_queued_in_run_nowait_is_submitted_before_run_returns(loop) -> None:
+    out = []
+    queued = []
+
+    def idle_cb(h: uvffi.Idle) -> None:
+        h.stop()
+        queued.append(loop.queue_work(lambda: out.append("work"), lambda err: out.append("done")))
+
+    i = uvffi.Idle(loop)
+    i.start(idle_cb)
+    assert loop.run(uvffi.RUN_NOWAIT) is True  # the work keeps the loop alive
+    assert queued[0].pending
+    loop.run()
+    assert out == ["work", "done"]
+    assert not queued[0].pending
+
+
+def test_many_work_items_queued_in_one_callback_run_in_order_and_all_complete(loop) -> None:
+    done = []
+
+    def idle_cb(h: uvffi.Idle) -> None:
+        h.stop()
+        for k in range(50):
+            loop.queue_work(lambda: None, lambda err, k=k: done.append(k))
+
+    i = uvffi.Idle(loop)
+    i.start(idle_cb)
+    loop.run()
+    assert sorted(done) == list(range(50))

@@ -64,6 +64,7 @@ typedef struct uvffi_loop_s {
     uv_mutex_t mutex;         /* guards graveyard and running */
     uvffi_handle_t *graveyard;
     int internal_closing;     /* internal handles still to be closed */
+    struct uvffi_work_s *deferred_head, *deferred_tail; /* loop thread only */
 } uvffi_loop_t;
 
 struct uvffi_handle_s {
@@ -88,6 +89,8 @@ typedef struct uvffi_work_s {
     uv_work_t req;
     uvffi_loop_t *lp;
     uintptr_t self;           /* the Python WorkRequest, strong from queue to done */
+    struct uvffi_work_s *next_deferred; /* see uvffi__work_flush */
+    int deferred;             /* 1 while on lp's deferred list, not yet given to libuv */
 } uvffi_work_t;
 
 /* ------------------------------------------------------------------------ */
@@ -277,16 +280,20 @@ static int uvffi__poll_may_block(uvffi_loop_t *lp)
            l->pending_queue.next == &l->pending_queue && l->closing_handles == NULL;
 }
 
-/* Before poll: release the GIL if poll may block, so other threads run. */
+static void uvffi__work_flush(uvffi_loop_t *lp);
+
+/* Before poll: release the GIL if poll may block, so other threads run; then
+ * hand the work queued during this iteration to the thread pool, whose workers
+ * so find the GIL free instead of waking only to wait for it. */
 static void uvffi__gil_prepare_cb(uv_prepare_t *p)
 {
-#if !UVFFI_PYPY
     uvffi_loop_t *lp = (uvffi_loop_t *)p->data;
+#if !UVFFI_PYPY
     if (lp->gil_managed && lp->saved == NULL && uvffi__poll_may_block(lp))
         lp->saved = PyEval_SaveThread();
-#else
-    (void)p;
 #endif
+    if (lp->deferred_head != NULL)
+        uvffi__work_flush(lp);
 }
 
 /* A signal arrived while the loop waited: run Python's handlers now. */
@@ -438,6 +445,10 @@ static int uvffi__run_held(uvffi_loop_t *lp, int mode)
 #endif
     uvffi__bury(dead);
     r = uv_run(lp->loop, (uv_run_mode)mode);
+    if (lp->deferred_head != NULL) {  /* queued after this run's last prepare phase */
+        uvffi__work_flush(lp);
+        r = 1;
+    }
 #if !UVFFI_PYPY
     if (lp->saved != NULL)
         PyEval_RestoreThread((PyThreadState *)lp->saved);
@@ -910,6 +921,21 @@ static uvffi_work_t *uvffi__work_queue(uvffi_loop_t *lp, uintptr_t self, int hel
         GIL_RELEASE()
     }
 #endif
+    if (held && lp->running) {
+        /* Called from a callback of the running loop (the thread was checked above):
+         * submit in this iteration's prepare phase, once the GIL is released. */
+        w->deferred = 1;
+        if (lp->deferred_tail != NULL) {
+            lp->deferred_tail->next_deferred = w;
+        } else {
+            lp->deferred_head = w;
+            /* keep uv_run(DEFAULT) going to the next prepare phase, as a queued
+             * request would (uvffi__work_flush drops this reference) */
+            uv_ref((uv_handle_t *)&lp->reaper);
+        }
+        lp->deferred_tail = w;
+        return w;
+    }
     *err = uv_queue_work(lp->loop, &w->req, uvffi__work_cb, uvffi__after_work_cb);
     if (*err) {
 #if UVFFI_PYPY
@@ -934,7 +960,28 @@ uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
     return uvffi__work_queue(lp, self, 0);
 }
 
-int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); }
+/* Give the deferred work requests to libuv's thread pool, in order. */
+static void uvffi__work_flush(uvffi_loop_t *lp)
+{
+    uvffi_work_t *w = lp->deferred_head;
+    lp->deferred_head = lp->deferred_tail = NULL;
+    uv_unref((uv_handle_t *)&lp->reaper);
+    while (w != NULL) {
+        uvffi_work_t *next = w->next_deferred;
+        w->next_deferred = NULL;
+        w->deferred = 0;
+        /* uv_queue_work fails only for a NULL work_cb: it cannot fail here */
+        (void)uv_queue_work(lp->loop, &w->req, uvffi__work_cb, uvffi__after_work_cb);
+        w = next;
+    }
+}
+
+int uvffi_work_cancel(uvffi_work_t *w)
+{
+    if (w->deferred)  /* not with libuv yet: submit the batch, then cancel as usual */
+        uvffi__work_flush(w->lp);
+    return uv_cancel((uv_req_t *)&w->req);
+}
 
 /* ------------------------------------------------------------------------ */
 /* CPython fast paths                                                        */
