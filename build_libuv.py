@@ -230,6 +230,8 @@ void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe);
 
 int uvffi_is_pypy(void);
 void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done);
+int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t wsample,
+                       uintptr_t expect);
 int uvffi_errno_count(void);
 int uvffi_errno_code(int i);
 const char *uvffi_errno_name(int i);

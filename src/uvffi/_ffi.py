@@ -14,7 +14,7 @@ from ._uv import ffi, lib
 
 PYPY = platform.python_implementation() == "PyPy"
 
-__all__ = ["ffi", "lib", "PYPY", "ref", "cb_ref"]
+__all__ = ["ffi", "lib", "PYPY", "ref", "cb_ref", "fast"]
 
 ref: Callable[[Any], int]
 cb_ref: Callable[[Any], int]
@@ -35,3 +35,20 @@ if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
 else:
     ref = id
     cb_ref = id
+
+
+fast: dict = {}
+"""CPython: C-API builtins for the hot calls (``handle_new``, ``timer_start``,
+``watcher_start``, ``handle_stop``, ``handle_close``, ``run``, ``work_queue``), which keep the GIL and skip cffi's
+argument conversion. Each returns None (success), a negative error code, or
+NotImplemented (argument not handled: take the ordinary ``lib`` path). Empty on
+PyPy, or if the C glue did not recognise cffi's pointer objects."""
+
+if not PYPY:
+    _addr = 0x5A5A50
+    _hs = ffi.cast("uvffi_handle_t *", _addr)
+    _ls = ffi.cast("uvffi_loop_t *", _addr)
+    _ws = ffi.cast("uvffi_work_t *", _addr)
+    if not lib.uvffi_fast_install(id(fast), id(_hs), id(_ls), id(_ws), _addr):  # pragma: no cover
+        fast.clear()
+    del _addr, _hs, _ls, _ws

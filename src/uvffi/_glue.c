@@ -67,6 +67,7 @@ typedef struct uvffi_loop_s {
     /* uvffi.scheduler / call_soon_threadsafe (threadsafe.py, scheduler.py) */
     int ticks_pending;        /* next-tick callbacks queued: drain after each callback */
     uv_async_t tsafe;         /* call_soon_threadsafe's wakeup: internal, unref'd */
+    struct uvffi_work_s *deferred_head, *deferred_tail; /* loop thread only */
 } uvffi_loop_t;
 
 struct uvffi_handle_s {
@@ -91,6 +92,8 @@ typedef struct uvffi_work_s {
     uv_work_t req;
     uvffi_loop_t *lp;
     uintptr_t self;           /* the Python WorkRequest, strong from queue to done */
+    struct uvffi_work_s *next_deferred; /* see uvffi__work_flush */
+    int deferred;             /* 1 while on lp's deferred list, not yet given to libuv */
 } uvffi_work_t;
 
 /* ------------------------------------------------------------------------ */
@@ -127,6 +130,9 @@ static PyObject *uvffi__on_work;   /* f(request): runs work_cb in the pool */
 static PyObject *uvffi__on_done;   /* f(request, status): runs done_cb */
 static PyObject *uvffi__on_ticks;  /* f(loop): runs the loop's next-tick queue */
 static PyObject *uvffi__on_tsafe;  /* f(loop): runs the call_soon_threadsafe batch */
+static PyObject *uvffi__s_on_closed; /* interned "_on_closed" */
+static PyObject *uvffi__s_run;       /* interned "_run" */
+static PyObject *uvffi__s_done;      /* interned "_done" */
 
 /* Take the GIL on the loop thread: either from `saved` (released for poll by
  * this loop's prepare handle) or, when libuv runs outside uvffi_run, from the
@@ -280,7 +286,8 @@ static void uvffi__close_cb(uv_handle_t *handle)
 #else
         PyObject *r;
         h->self = 0;
-        r = PyObject_CallOneArg(uvffi__on_closed, (PyObject *)self);
+        /* handle._on_closed() directly (what _trampoline.on_closed does), one frame less */
+        r = PyObject_CallMethodNoArgs((PyObject *)self, uvffi__s_on_closed);
         if (r == NULL)
             uvffi__report(self);
         else
@@ -310,16 +317,20 @@ static int uvffi__poll_may_block(uvffi_loop_t *lp)
            UVFFI_QUEUE_EMPTY(&l->pending_queue) && l->closing_handles == NULL;
 }
 
-/* Before poll: release the GIL if poll may block, so other threads run. */
+static void uvffi__work_flush(uvffi_loop_t *lp);
+
+/* Before poll: release the GIL if poll may block, so other threads run; then
+ * hand the work queued during this iteration to the thread pool, whose workers
+ * so find the GIL free instead of waking only to wait for it. */
 static void uvffi__gil_prepare_cb(uv_prepare_t *p)
 {
-#if !UVFFI_PYPY
     uvffi_loop_t *lp = (uvffi_loop_t *)p->data;
+#if !UVFFI_PYPY
     if (lp->gil_managed && lp->saved == NULL && uvffi__poll_may_block(lp))
         lp->saved = PyEval_SaveThread();
-#else
-    (void)p;
 #endif
+    if (lp->deferred_head != NULL)
+        uvffi__work_flush(lp);
 }
 
 /* A signal arrived while the loop waited: run Python's handlers now. */
@@ -343,6 +354,17 @@ static void uvffi__wakeup_cb(uv_poll_t *w, int status, int events)
     }
 }
 
+/* Close the abandoned handles of a list taken from the graveyard. */
+static void uvffi__bury(uvffi_handle_t *h)
+{
+    while (h != NULL) {
+        uvffi_handle_t *next = h->next_dead;
+        if (!uv_is_closing(&h->uv.handle))
+            uv_close(&h->uv.handle, uvffi__close_cb);
+        h = next;
+    }
+}
+
 static void uvffi__reap(uvffi_loop_t *lp)
 {
     uvffi_handle_t *h;
@@ -350,12 +372,7 @@ static void uvffi__reap(uvffi_loop_t *lp)
     h = lp->graveyard;
     lp->graveyard = NULL;
     uv_mutex_unlock(&lp->mutex);
-    while (h != NULL) {
-        uvffi_handle_t *next = h->next_dead;
-        if (!uv_is_closing(&h->uv.handle))
-            uv_close(&h->uv.handle, uvffi__close_cb);
-        h = next;
-    }
+    uvffi__bury(h);
 }
 
 static void uvffi__reaper_cb(uv_async_t *a)
@@ -465,19 +482,22 @@ int uvffi_loop_check_thread(uvffi_loop_t *lp)
     return uvffi__wrong_thread(lp) ? UVFFI_EWRONGTHREAD : 0;
 }
 
-int uvffi_run(uvffi_loop_t *lp, int mode)
+/* uv_run with the GIL held on entry and on return (CPython). */
+static int uvffi__run_held(uvffi_loop_t *lp, int mode)
 {
     int r, was_running, was_managed;
     void *was_saved;
     uv_thread_t was_thread;
-#if !UVFFI_PYPY
-    PyGILState_STATE st = PyGILState_Ensure();
-#endif
+    uvffi_handle_t *dead;
+    /* One critical section marks the loop running and takes the graveyard (each
+     * lock/unlock pair is two atomic operations: this is entered per run(NOWAIT)). */
     uv_mutex_lock(&lp->mutex);
     was_running = lp->running;
     was_thread = lp->thread;
     lp->running = 1;
     lp->thread = uv_thread_self();
+    dead = lp->graveyard;
+    lp->graveyard = NULL;
     uv_mutex_unlock(&lp->mutex);
     was_managed = lp->gil_managed;
     was_saved = lp->saved;
@@ -486,8 +506,12 @@ int uvffi_run(uvffi_loop_t *lp, int mode)
 #if !UVFFI_PYPY
     lp->gil_managed = 1;
 #endif
-    uvffi__reap(lp);
+    uvffi__bury(dead);
     r = uv_run(lp->loop, (uv_run_mode)mode);
+    if (lp->deferred_head != NULL) {  /* queued after this run's last prepare phase */
+        uvffi__work_flush(lp);
+        r = 1;
+    }
 #if !UVFFI_PYPY
     if (lp->saved != NULL)
         PyEval_RestoreThread((PyThreadState *)lp->saved);
@@ -498,6 +522,16 @@ int uvffi_run(uvffi_loop_t *lp, int mode)
     lp->running = was_running;
     lp->thread = was_thread;
     uv_mutex_unlock(&lp->mutex);
+    return r;
+}
+
+int uvffi_run(uvffi_loop_t *lp, int mode)
+{
+    int r;
+#if !UVFFI_PYPY
+    PyGILState_STATE st = PyGILState_Ensure();
+#endif
+    r = uvffi__run_held(lp, mode);
 #if !UVFFI_PYPY
     PyGILState_Release(st);
 #endif
@@ -695,7 +729,8 @@ uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp) { return uv_metrics_idle_time
 /* ------------------------------------------------------------------------ */
 
 /* Allocate and initialise a handle of `kind`; self is the Python object. */
-static uvffi_handle_t *uvffi__locked_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
+static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback,
+                                         int held)
 {
     uvffi_handle_t *h;
     int *err = &uvffi__last_err;
@@ -728,27 +763,41 @@ static uvffi_handle_t *uvffi__locked_handle_new(uvffi_loop_t *lp, int kind, uint
     h->callback = callback;
     if (kind == UVFFI_ASYNC) {
         /* An async handle is active from birth until it is closed. */
-        GIL_ENSURE()
-        uvffi__keep(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__keep(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__keep(h);
+            GIL_RELEASE()
+        }
     }
     return h;
 }
 
-/* Bring the keep-alive in line with libuv's idea of activity. */
-static void uvffi__sync_keep(uvffi_handle_t *h)
+/* Bring the keep-alive in line with libuv's idea of activity. `held`: the
+ * caller holds the GIL (the CPython fast paths), so no PyGILState round trip. */
+static void uvffi__sync_keep_gil(uvffi_handle_t *h, int held)
 {
     int active = uv_is_active(&h->uv.handle);
     if (active && !h->kept) {
-        GIL_ENSURE()
-        uvffi__keep(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__keep(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__keep(h);
+            GIL_RELEASE()
+        }
     } else if (!active && h->kept && !uv_is_closing(&h->uv.handle)) {
-        GIL_ENSURE()
-        uvffi__release(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__release(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__release(h);
+            GIL_RELEASE()
+        }
     }
 }
+#define uvffi__sync_keep(h) uvffi__sync_keep_gil((h), 0)
 
 #define UVFFI_GUARD(h)                                                  \
     if (h->self == 0 || uv_is_closing(&h->uv.handle))                   \
@@ -756,13 +805,14 @@ static void uvffi__sync_keep(uvffi_handle_t *h)
     if (uvffi__wrong_thread(h->lp))                                     \
         return UVFFI_EWRONGTHREAD;
 
-static int uvffi__locked_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
+static int uvffi__timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat,
+                              int held)
 {
     int err;
     UVFFI_GUARD(h)
     h->callback = callback;
     err = uv_timer_start(&h->uv.timer, uvffi__timer_cb, timeout, repeat);
-    uvffi__sync_keep(h);
+    uvffi__sync_keep_gil(h, held);
     return err;
 }
 
@@ -775,7 +825,7 @@ static int uvffi__locked_timer_again(uvffi_handle_t *h)
     return err;
 }
 
-static int uvffi__locked_watcher_start(uvffi_handle_t *h, uintptr_t callback)
+static int uvffi__watcher_start(uvffi_handle_t *h, uintptr_t callback, int held)
 {
     int err;
     UVFFI_GUARD(h)
@@ -786,7 +836,7 @@ static int uvffi__locked_watcher_start(uvffi_handle_t *h, uintptr_t callback)
     case UVFFI_IDLE: err = uv_idle_start(&h->uv.idle, uvffi__idle_cb); break;
     default: err = UV_EINVAL; break;
     }
-    uvffi__sync_keep(h);
+    uvffi__sync_keep_gil(h, held);
     return err;
 }
 
@@ -800,7 +850,7 @@ static int uvffi__locked_signal_start(uvffi_handle_t *h, uintptr_t callback, int
     return err;
 }
 
-static int uvffi__locked_handle_stop(uvffi_handle_t *h)
+static int uvffi__handle_stop(uvffi_handle_t *h, int held)
 {
     int err;
     UVFFI_GUARD(h)
@@ -812,18 +862,22 @@ static int uvffi__locked_handle_stop(uvffi_handle_t *h)
     case UVFFI_SIGNAL: err = uv_signal_stop(&h->uv.signal); break;
     default: err = UV_EINVAL; break;
     }
-    uvffi__sync_keep(h);
+    uvffi__sync_keep_gil(h, held);
     return err;
 }
 
 /* Close from Python: keep self alive until the close callback has run. */
-static int uvffi__locked_handle_close(uvffi_handle_t *h)
+static int uvffi__handle_close(uvffi_handle_t *h, int held)
 {
     UVFFI_GUARD(h)
     if (!h->kept) {
-        GIL_ENSURE()
-        uvffi__keep(h);
-        GIL_RELEASE()
+        if (held) {
+            uvffi__keep(h);
+        } else {
+            GIL_ENSURE()
+            uvffi__keep(h);
+            GIL_RELEASE()
+        }
     }
     uv_close(&h->uv.handle, uvffi__close_cb);
     return 0;
@@ -884,7 +938,9 @@ static void uvffi__work_cb(uv_work_t *req)
     _uvffi_py_work(w->self);
 #else
     PyGILState_STATE st = PyGILState_Ensure();
-    PyObject *r = PyObject_CallOneArg(uvffi__on_work, (PyObject *)w->self);
+    /* request._run() directly (what _trampoline.on_work does): the worker holds the GIL
+     * one Python frame less */
+    PyObject *r = PyObject_CallMethodNoArgs((PyObject *)w->self, uvffi__s_run);
     if (r == NULL)
         PyErr_WriteUnraisable(uvffi__on_work);
     Py_XDECREF(r);
@@ -903,8 +959,8 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
 #else
     {
         PyObject *st = PyLong_FromLong(status), *r = NULL;
-        if (st != NULL)
-            r = PyObject_CallFunctionObjArgs(uvffi__on_done, (PyObject *)w->self, st, NULL);
+        if (st != NULL)  /* request._done(status), as _trampoline.on_done */
+            r = PyObject_CallMethodOneArg((PyObject *)w->self, uvffi__s_done, st);
         if (r == NULL)
             uvffi__report(w->self);
         Py_XDECREF(r);
@@ -919,7 +975,7 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
 }
 
 /* Queue a work request; C keeps the Python request alive until done. */
-static uvffi_work_t *uvffi__locked_work_queue(uvffi_loop_t *lp, uintptr_t self)
+static uvffi_work_t *uvffi__work_queue(uvffi_loop_t *lp, uintptr_t self, int held)
 {
     uvffi_work_t *w;
     int *err = &uvffi__last_err;
@@ -934,31 +990,302 @@ static uvffi_work_t *uvffi__locked_work_queue(uvffi_loop_t *lp, uintptr_t self)
     }
     w->lp = lp;
     w->self = self;
-    {
-        GIL_ENSURE()
 #if UVFFI_PYPY
-        _uvffi_py_keep(self);
+    (void)held;
+    _uvffi_py_keep(self);
 #else
+    if (held) {
         Py_INCREF((PyObject *)self);
-#endif
+    } else {
+        GIL_ENSURE()
+        Py_INCREF((PyObject *)self);
         GIL_RELEASE()
+    }
+#endif
+    if (held && lp->running) {
+        /* Called from a callback of the running loop (the thread was checked above):
+         * submit in this iteration's prepare phase, once the GIL is released. */
+        w->deferred = 1;
+        if (lp->deferred_tail != NULL) {
+            lp->deferred_tail->next_deferred = w;
+        } else {
+            lp->deferred_head = w;
+            /* keep uv_run(DEFAULT) going to the next prepare phase, as a queued
+             * request would (uvffi__work_flush drops this reference) */
+            uv_ref((uv_handle_t *)&lp->reaper);
+        }
+        lp->deferred_tail = w;
+        return w;
     }
     *err = uv_queue_work(lp->loop, &w->req, uvffi__work_cb, uvffi__after_work_cb);
     if (*err) {
-        GIL_ENSURE()
 #if UVFFI_PYPY
         _uvffi_py_release(self);
 #else
-        Py_DECREF((PyObject *)self);
+        if (held) {
+            Py_DECREF((PyObject *)self);
+        } else {
+            GIL_ENSURE()
+            Py_DECREF((PyObject *)self);
+            GIL_RELEASE()
+        }
 #endif
-        GIL_RELEASE()
         free(w);
         return NULL;
     }
     return w;
 }
 
-int uvffi_work_cancel(uvffi_work_t *w) { return uv_cancel((uv_req_t *)&w->req); }
+/* Give the deferred work requests to libuv's thread pool, in order. */
+static void uvffi__work_flush(uvffi_loop_t *lp)
+{
+    uvffi_work_t *w = lp->deferred_head;
+    lp->deferred_head = lp->deferred_tail = NULL;
+    uv_unref((uv_handle_t *)&lp->reaper);
+    while (w != NULL) {
+        uvffi_work_t *next = w->next_deferred;
+        w->next_deferred = NULL;
+        w->deferred = 0;
+        /* uv_queue_work fails only for a NULL work_cb: it cannot fail here */
+        (void)uv_queue_work(lp->loop, &w->req, uvffi__work_cb, uvffi__after_work_cb);
+        w = next;
+    }
+}
+
+int uvffi_work_cancel(uvffi_work_t *w)
+{
+    if (w->deferred)  /* not with libuv yet: submit the batch, then cancel as usual */
+        uvffi__work_flush(w->lp);
+    return uv_cancel((uv_req_t *)&w->req);
+}
+
+/* ------------------------------------------------------------------------ */
+/* CPython fast paths                                                        */
+/* ------------------------------------------------------------------------ */
+/*
+ * Every cffi `lib.*` call releases and re-takes the GIL and unpacks its
+ * arguments through cffi's converters; for the calls made per timer or per
+ * start/stop that is most of their cost. On CPython the hot entry points are
+ * also offered as METH_FASTCALL builtins (as a C extension would have them):
+ * they run with the GIL held (no PyGILState round trip), take the cffi pointer
+ * objects the Python layer already holds, and convert seconds to milliseconds
+ * in C. They return None on success, a negative libuv/uvffi error code, or
+ * NotImplemented when an argument is not of the plain kind they handle, in
+ * which case the Python layer takes its ordinary (careful, cffi) path, which
+ * raises the proper exception. Installed by uvffi_fast_install() only after it
+ * has checked cffi's pointer-object layout on a known address.
+ */
+#if !UVFFI_PYPY
+
+/* The head of cffi's CDataObject (_cffi_backend.c), stable since cffi 1.0. */
+typedef struct {
+    PyObject_HEAD
+    void *c_type;
+    char *c_data;
+} uvffi__cdata_t;
+
+static PyTypeObject *uvffi__cdata_type;  /* type of a cffi pointer object */
+static void *uvffi__ct_handle;           /* cffi ctype of "uvffi_handle_t *" */
+static void *uvffi__ct_loop;             /* cffi ctype of "uvffi_loop_t *" */
+static void *uvffi__ct_work;             /* cffi ctype of "uvffi_work_t *" */
+
+static void *uvffi__cptr(PyObject *o, void *ctype)
+{
+    if (Py_TYPE(o) != uvffi__cdata_type || ((uvffi__cdata_t *)o)->c_type != ctype)
+        return NULL;
+    return ((uvffi__cdata_t *)o)->c_data;
+}
+
+/* Seconds (exact float or int, finite, >= 0) to libuv milliseconds, as timer.to_ms. */
+static int uvffi__to_ms(PyObject *o, uint64_t *out)
+{
+    double sec, ms;
+    uint64_t m;
+    if (PyFloat_CheckExact(o)) {
+        sec = PyFloat_AS_DOUBLE(o);
+    } else if (PyLong_CheckExact(o)) {
+        sec = PyLong_AsDouble(o);
+        if (sec == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return -1;
+        }
+    } else {
+        return -1;
+    }
+    if (!(sec >= 0.0 && sec < 1e15))  /* also rejects NaN; the slow path judges the rest */
+        return -1;
+    ms = sec * 1000.0;
+    m = (uint64_t)ms;
+    if (m == 0 && sec > 0.0)
+        m = 1;
+    *out = m;
+    return 0;
+}
+
+static PyObject *uvffi__result(int err)
+{
+    if (err == 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(err);
+}
+
+#define UVFFI_FAST_DECLINE() Py_RETURN_NOTIMPLEMENTED
+
+/* handle_new(lp, kind, self, callback or None) -> a cffi "uvffi_handle_t *" or an error code */
+static PyObject *uvffi__fast_handle_new(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_loop_t *lp;
+    uvffi_handle_t *h;
+    long kind;
+    PyObject *r;
+    (void)m;
+    if (n != 4 || (lp = uvffi__cptr(a[0], uvffi__ct_loop)) == NULL || !PyLong_CheckExact(a[1]))
+        UVFFI_FAST_DECLINE();
+    kind = PyLong_AsLong(a[1]);
+    if (kind < UVFFI_TIMER || kind > UVFFI_SIGNAL) {
+        PyErr_Clear();
+        UVFFI_FAST_DECLINE();
+    }
+    h = uvffi__handle_new(lp, (int)kind, (uintptr_t)a[2], a[3] == Py_None ? 0 : (uintptr_t)a[3], 1);
+    if (h == NULL)
+        return PyLong_FromLong(uvffi__last_err);
+    r = _cffi_from_c_pointer((char *)h, uvffi__ct_handle);
+    if (r == NULL) {  /* no Python object will own it: close and free it on the loop */
+        PyErr_Clear();
+        uvffi_handle_abandon(h);
+        return PyLong_FromLong(UV_ENOMEM);
+    }
+    return r;
+}
+
+/* work_queue(lp, request) -> a cffi "uvffi_work_t *" or an error code */
+static PyObject *uvffi__fast_work_queue(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_loop_t *lp;
+    uvffi_work_t *w;
+    PyObject *r;
+    (void)m;
+    if (n != 2 || uvffi__ct_work == NULL || (lp = uvffi__cptr(a[0], uvffi__ct_loop)) == NULL)
+        UVFFI_FAST_DECLINE();
+    w = uvffi__work_queue(lp, (uintptr_t)a[1], 1);
+    if (w == NULL)
+        return PyLong_FromLong(uvffi__last_err);
+    r = _cffi_from_c_pointer((char *)w, uvffi__ct_work);
+    if (r == NULL) {  /* the request is queued and runs; only cancel() is lost */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return r;
+}
+
+/* timer_start(ptr, callback, timeout, repeat) */
+static PyObject *uvffi__fast_timer_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    uint64_t t, r;
+    (void)m;
+    if (n != 4 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL || h->kind != UVFFI_TIMER ||
+        !PyCallable_Check(a[1]) || uvffi__to_ms(a[2], &t) || uvffi__to_ms(a[3], &r))
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__timer_start(h, (uintptr_t)a[1], t, r, 1));
+}
+
+/* watcher_start(ptr, callback): Prepare, Check, Idle */
+static PyObject *uvffi__fast_watcher_start(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    (void)m;
+    if (n != 2 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL || !PyCallable_Check(a[1]) ||
+        (h->kind != UVFFI_PREPARE && h->kind != UVFFI_CHECK && h->kind != UVFFI_IDLE))
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__watcher_start(h, (uintptr_t)a[1], 1));
+}
+
+/* handle_stop(ptr) */
+static PyObject *uvffi__fast_handle_stop(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    (void)m;
+    if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL)
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__handle_stop(h, 1));
+}
+
+/* handle_close(ptr) */
+static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_handle_t *h;
+    (void)m;
+    if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL)
+        UVFFI_FAST_DECLINE();
+    return uvffi__result(uvffi__handle_close(h, 1));
+}
+
+/* run(lp, mode) -> uv_run's result; the caller validated mode */
+static PyObject *uvffi__fast_run(PyObject *m, PyObject *const *a, Py_ssize_t n)
+{
+    uvffi_loop_t *lp;
+    long mode;
+    (void)m;
+    if (n != 2 || (lp = uvffi__cptr(a[0], uvffi__ct_loop)) == NULL || !PyLong_CheckExact(a[1]))
+        UVFFI_FAST_DECLINE();
+    mode = PyLong_AsLong(a[1]);
+    if (mode != UV_RUN_DEFAULT && mode != UV_RUN_ONCE && mode != UV_RUN_NOWAIT) {
+        PyErr_Clear();
+        UVFFI_FAST_DECLINE();
+    }
+    return PyLong_FromLong(uvffi__run_held(lp, (int)mode));
+}
+
+static PyMethodDef uvffi__fast_methods[] = {
+    {"handle_new", (PyCFunction)(void (*)(void))uvffi__fast_handle_new, METH_FASTCALL, NULL},
+    {"work_queue", (PyCFunction)(void (*)(void))uvffi__fast_work_queue, METH_FASTCALL, NULL},
+    {"timer_start", (PyCFunction)(void (*)(void))uvffi__fast_timer_start, METH_FASTCALL, NULL},
+    {"watcher_start", (PyCFunction)(void (*)(void))uvffi__fast_watcher_start, METH_FASTCALL, NULL},
+    {"handle_stop", (PyCFunction)(void (*)(void))uvffi__fast_handle_stop, METH_FASTCALL, NULL},
+    {"handle_close", (PyCFunction)(void (*)(void))uvffi__fast_handle_close, METH_FASTCALL, NULL},
+    {"run", (PyCFunction)(void (*)(void))uvffi__fast_run, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL}
+};
+
+#endif /* !UVFFI_PYPY */
+
+/* Put the fast paths into the dict `dict` (CPython). hsample and lsample are
+ * cffi pointers cast from `expect`; returns 1 if installed, 0 if not. */
+int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t wsample,
+                       uintptr_t expect)
+{
+#if UVFFI_PYPY
+    (void)dict; (void)hsample; (void)lsample; (void)wsample; (void)expect;
+    return 0;
+#else
+    PyMethodDef *def;
+    int ok = 1;
+    uvffi__cdata_t *hs = (uvffi__cdata_t *)hsample, *ls = (uvffi__cdata_t *)lsample;
+    uvffi__cdata_t *ws = (uvffi__cdata_t *)wsample;
+    GIL_ENSURE()
+    if (Py_TYPE(hs) != Py_TYPE(ls) || Py_TYPE(ws) != Py_TYPE(ls) || hs->c_data != (char *)expect ||
+        ls->c_data != (char *)expect || ws->c_data != (char *)expect || hs->c_type == ls->c_type ||
+        ws->c_type == ls->c_type || ws->c_type == hs->c_type) {
+        ok = 0;
+    } else {
+        uvffi__cdata_type = Py_TYPE(hs);
+        uvffi__ct_handle = hs->c_type;
+        uvffi__ct_loop = ls->c_type;
+        uvffi__ct_work = ws->c_type;
+        for (def = uvffi__fast_methods; def->ml_name != NULL && ok; def++) {
+            PyObject *f = PyCFunction_New(def, NULL);
+            if (f == NULL || PyDict_SetItemString((PyObject *)dict, def->ml_name, f) < 0)
+                ok = 0;
+            Py_XDECREF(f);
+        }
+        if (!ok)
+            PyErr_Clear();
+    }
+    GIL_RELEASE()
+    return ok;
+#endif
+}
 
 /* ------------------------------------------------------------------------ */
 /* Serialised entry points                                                   */
@@ -976,7 +1303,7 @@ int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, u
 {
     int r;
     GIL_ENSURE()
-    r = uvffi__locked_timer_start(h, callback, timeout, repeat);
+    r = uvffi__timer_start(h, callback, timeout, repeat, 1);
     GIL_RELEASE()
     return r;
 }
@@ -994,7 +1321,7 @@ int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
 {
     int r;
     GIL_ENSURE()
-    r = uvffi__locked_watcher_start(h, callback);
+    r = uvffi__watcher_start(h, callback, 1);
     GIL_RELEASE()
     return r;
 }
@@ -1012,7 +1339,7 @@ int uvffi_handle_stop(uvffi_handle_t *h)
 {
     int r;
     GIL_ENSURE()
-    r = uvffi__locked_handle_stop(h);
+    r = uvffi__handle_stop(h, 1);
     GIL_RELEASE()
     return r;
 }
@@ -1021,7 +1348,7 @@ int uvffi_handle_close(uvffi_handle_t *h)
 {
     int r;
     GIL_ENSURE()
-    r = uvffi__locked_handle_close(h);
+    r = uvffi__handle_close(h, 1);
     GIL_RELEASE()
     return r;
 }
@@ -1048,7 +1375,7 @@ uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uin
 {
     uvffi_handle_t * r;
     GIL_ENSURE()
-    r = uvffi__locked_handle_new(lp, kind, self, callback);
+    r = uvffi__handle_new(lp, kind, self, callback, 1);
     GIL_RELEASE()
     return r;
 }
@@ -1057,7 +1384,7 @@ uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
 {
     uvffi_work_t * r;
     GIL_ENSURE()
-    r = uvffi__locked_work_queue(lp, self);
+    r = uvffi__work_queue(lp, self, 1);
     GIL_RELEASE()
     return r;
 }
@@ -1119,6 +1446,11 @@ void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work,
     uvffi__on_closed = (PyObject *)on_closed;
     uvffi__on_work = (PyObject *)on_work;
     uvffi__on_done = (PyObject *)on_done;
+    if (uvffi__s_on_closed == NULL) {
+        uvffi__s_on_closed = PyUnicode_InternFromString("_on_closed");
+        uvffi__s_run = PyUnicode_InternFromString("_run");
+        uvffi__s_done = PyUnicode_InternFromString("_done");
+    }
     GIL_RELEASE()
 #else
     (void)on_error;

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar, Optional, Type
 
-from ._ffi import cb_ref, lib, ref
+from ._ffi import cb_ref, fast, lib, ref
 from .error import HandleClosedError, HandleError, LoopClosedError, UVError, raise_for
 from .loop import Loop
 
 __all__ = ["Handle"]
+
+_fast_new = fast.get("handle_new")
+_fast_close = fast.get("handle_close")
 
 
 class Handle:
@@ -23,6 +26,11 @@ class Handle:
 
     _kind: ClassVar[int] = 0
     _error: ClassVar[Type[UVError]] = HandleError
+    # Defaults as class attributes: fewer instance writes per handle created.
+    _callback: Optional[Callable[..., Any]] = None
+    _close_cb: Optional[Callable[[Any], Any]] = None
+    _closed: bool = False
+    _ptr: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # C borrows the Python object while the handle is inactive, and
@@ -43,7 +51,7 @@ class Handle:
             cls.__del__ = __del__  # type: ignore[method-assign]
 
     def __init__(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
-        if not isinstance(loop, Loop):
+        if loop.__class__ is not Loop and not isinstance(loop, Loop):
             raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
         if loop._closed:
             raise LoopClosedError("the loop is closed")
@@ -52,10 +60,15 @@ class Handle:
             # borrows this object: a dangling pointer once the object dies.
             raise RuntimeError("this handle is already initialised")
         self._loop = loop
-        self._callback: Optional[Callable[..., Any]] = _callback
-        self._close_cb: Optional[Callable[[Any], Any]] = None
-        self._closed = False
-        self._ptr: Any = None
+        if _callback is not None:
+            self._callback = _callback
+        if _fast_new is not None:  # CPython: allocate + init in one C call, GIL kept
+            ptr = _fast_new(loop._lp, self._kind, self, _callback)
+            if ptr.__class__ is int:
+                raise_for(ptr, self._error)
+            if ptr is not NotImplemented:
+                self._ptr = ptr
+                return
         ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), 0 if _callback is None else cb_ref(_callback))
         if not ptr:
             raise_for(lib.uvffi_last_error(), self._error)
@@ -101,6 +114,15 @@ class Handle:
         Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
         if callback is not None and not callable(callback):
             raise TypeError("a callable or None is required")
+        if _fast_close is not None and not self._closed:
+            err = _fast_close(self._ptr)
+            if err is None:
+                if callback is not None:
+                    self._close_cb = callback
+                self._closed = True
+                return
+            if err is not NotImplemented:
+                raise_for(err, self._error)
         err = lib.uvffi_handle_close(self._live())
         if err:
             raise_for(err, self._error)
@@ -118,7 +140,7 @@ class Handle:
             cb(self)
 
     def __del__(self) -> None:
-        ptr = getattr(self, "_ptr", None)
+        ptr = self._ptr  # a class default: set even if __init__ failed early
         if ptr is not None and not self._closed:
             self._ptr = None
             try:

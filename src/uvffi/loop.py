@@ -11,7 +11,7 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, List, Optional, Type, TypeVar
 
-from ._ffi import PYPY, ffi, lib, ref
+from ._ffi import PYPY, fast, ffi, lib, ref
 from .error import LoopClosedError, UVError, raise_for
 
 if TYPE_CHECKING:
@@ -30,8 +30,11 @@ RUN_DEFAULT, RUN_ONCE, RUN_NOWAIT = UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT
 _MODES = (UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT)
 
 _main_thread = threading.main_thread()
+_main_ident = _main_thread.ident
 _get_ident = threading.get_ident
 _live_loops: "weakref.WeakSet[Loop]" = weakref.WeakSet()
+# uv_run entered holding the GIL (CPython C-API builtin; see _ffi.fast), else through cffi.
+_uv_run: Callable[[Any, int], int] = fast.get("run") or lib.uvffi_run
 
 L = TypeVar("L", bound="Loop")
 
@@ -175,28 +178,29 @@ class Loop:
         """Run the loop: ``RUN_DEFAULT`` until nothing is left to do, ``RUN_ONCE``
         one iteration waiting for events, ``RUN_NOWAIT`` one iteration without
         waiting. Returns True if there is still work (``uv_run``'s result)."""
-        if mode not in _MODES or mode.__class__ is not int:
+        if mode.__class__ is not int or mode not in _MODES:
             if isinstance(mode, int) and not isinstance(mode, bool):
                 raise ValueError(f"invalid mode specified: {mode!r}")
             raise TypeError(f"mode must be RUN_DEFAULT, RUN_ONCE or RUN_NOWAIT, not {type(mode).__name__}")
-        lp = self._live_lp()
+        if self._closed:
+            raise LoopClosedError("the loop is closed")
         if self._running:
             raise RuntimeError("this loop is already running")
         self._running = True
         try:
             if self._threadsafe is not None or self._scheduler is not None:
                 self._before_run()
-            if mode != RUN_NOWAIT and _get_ident() == _main_thread.ident:
-                r = self._run_with_wakeup(lp, mode)
+            if mode == RUN_NOWAIT or _get_ident() != _main_ident:
+                r = _uv_run(self._lp, mode)
             else:
-                r = lib.uvffi_run(lp, mode)
+                r = self._run_with_wakeup(self._lp, mode)
         finally:
             self._running = False
-        exc = self._pending_exc
-        if exc is not None:
+        if self._pending_exc is not None:
+            exc = self._pending_exc
             self._pending_exc = None
             raise exc
-        return bool(r)
+        return r != 0
 
     def _before_run(self) -> None:
         """Before the first phase: calls queued by other threads while the loop was
@@ -219,13 +223,13 @@ class Loop:
         try:
             previous = _signal.set_wakeup_fd(wake[1].fileno(), warn_on_full_buffer=False)
         except ValueError:  # not the main thread of the main interpreter
-            return lib.uvffi_run(lp, mode)
+            return _uv_run(lp, mode)
         try:
             err = lib.uvffi_loop_wakeup_start(lp, wake[0].fileno())
             if err:
                 raise_for(err)
             try:
-                return lib.uvffi_run(lp, mode)
+                return _uv_run(lp, mode)
             finally:
                 lib.uvffi_loop_wakeup_stop(lp)
         finally:
@@ -350,9 +354,7 @@ class Loop:
                    ) -> "WorkRequest":
         """Run ``work_cb()`` in libuv's thread pool, then ``done_cb(error)`` on the loop
         thread, with ``error`` None or ``errno.UV_ECANCELED`` if cancelled."""
-        from .work import WorkRequest
-
-        return WorkRequest(self, work_cb, done_cb)
+        return _WorkRequest(self, work_cb, done_cb)
 
     # -- handles ----------------------------------------------------------
 
@@ -386,16 +388,17 @@ class Loop:
             # in flight). A close or done callback may create handles or queue
             # work again, hence the loop; one that raises a BaseException stops a
             # run, so go on until nothing is left (the exception is raised below).
+            # A wrapped loop (from_pointer) is not ours to drain: non-blocking iterations
+            # run the close callbacks of our handles without waiting for its owner's.
             raw = self._raw
+            mode = RUN_DEFAULT if self._owned else RUN_NOWAIT
             while True:
                 lib.uvffi_loop_close_handles(lp, 0)
-                lib.uvffi_run(lp, RUN_DEFAULT)
-                if not lib.uv_loop_alive(raw) and not self.handles:
+                _uv_run(lp, mode)
+                if not self.handles and not (self._owned and lib.uv_loop_alive(raw)):
                     break
             lib.uvffi_loop_close_handles(lp, 1)
-            # A wrapped loop (from_pointer) is not ours to drain: one iteration runs the
-            # close callbacks of our handles without running its owner's.
-            lib.uvffi_run(lp, RUN_DEFAULT if self._owned else RUN_NOWAIT)
+            _uv_run(lp, mode)
         finally:
             self._running = False
         err = lib.uvffi_loop_free(lp)
@@ -454,3 +457,8 @@ def _after_fork_in_child() -> None:
 
 if hasattr(__import__("os"), "register_at_fork"):
     __import__("os").register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# At the end: work.py needs nothing from this module at import time; a local import in
+# queue_work() would cost an import statement per work item.
+from .work import WorkRequest as _WorkRequest  # noqa: E402

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-from ._ffi import cb_ref, lib
+from ._ffi import cb_ref, fast, lib
 from .error import CheckError, IdleError, PrepareError, raise_for
 from .handle import Handle
 
@@ -17,12 +17,22 @@ __all__ = ["Prepare", "Check", "Idle"]
 
 W = TypeVar("W", bound="_LoopWatcher")
 
+_fast_start = fast.get("watcher_start")
+_fast_stop = fast.get("handle_stop")
+
 
 class _LoopWatcher(Handle):
     """start(callback) / stop() shared by the three loop watchers."""
 
     def start(self: W, callback: Callable[[W], Any]) -> None:
         """Call ``callback(handle)`` once per loop iteration, in this watcher's phase."""
+        if _fast_start is not None:  # CPython: one C call, GIL kept (see _ffi.fast)
+            err = _fast_start(self._ptr, callback)
+            if err is None:
+                self._callback = callback
+                return
+            if err is not NotImplemented:
+                raise_for(err, self._error)
         if not callable(callback):
             raise TypeError("a callable is required")
         ptr = self._ptr
@@ -35,6 +45,12 @@ class _LoopWatcher(Handle):
 
     def stop(self) -> None:
         """Stop calling the callback."""
+        if _fast_stop is not None and not self._closed:
+            err = _fast_stop(self._ptr)
+            if err is None:
+                return
+            if err is not NotImplemented:
+                raise_for(err, self._error)
         err = lib.uvffi_handle_stop(self._live())
         if err:
             raise_for(err, self._error)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from ._ffi import cb_ref, lib
+from ._ffi import cb_ref, fast, lib
 from .error import TimerError, raise_for
 from .handle import Handle
 
 __all__ = ["Timer"]
+
+_fast_timer_start = fast.get("timer_start")
+_fast_stop = fast.get("handle_stop")
 
 
 _MAX_MS = (1 << 64) - 1  # libuv's uint64_t milliseconds
@@ -40,6 +43,13 @@ class Timer(Handle):
     def start(self, callback: Callable[["Timer"], Any], timeout: float, repeat: float) -> None:
         """Call ``callback(timer)`` after ``timeout`` seconds, then every ``repeat``
         seconds if ``repeat`` is not 0. Starting again restarts the timer."""
+        if _fast_timer_start is not None:  # CPython: one C call, GIL kept (see _ffi.fast)
+            err = _fast_timer_start(self._ptr, callback, timeout, repeat)
+            if err is None:
+                self._callback = callback
+                return
+            if err is not NotImplemented:
+                raise_for(err, TimerError)
         if not callable(callback):
             raise TypeError("a callable is required")
         t = to_ms(timeout)
@@ -54,6 +64,12 @@ class Timer(Handle):
 
     def stop(self) -> None:
         """Stop the timer; its callback will not run until started again."""
+        if _fast_stop is not None and not self._closed:
+            err = _fast_stop(self._ptr)
+            if err is None:
+                return
+            if err is not NotImplemented:
+                raise_for(err, TimerError)
         err = lib.uvffi_handle_stop(self._live())
         if err:
             raise_for(err, TimerError)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ._ffi import lib, ref
+from ._ffi import fast, lib, ref
 from .error import LoopClosedError, ThreadError, raise_for
 
 if TYPE_CHECKING:
     from .loop import Loop
 
 __all__ = ["WorkRequest"]
+
+_fast_queue = fast.get("work_queue")
 
 
 class WorkRequest:
@@ -31,6 +33,13 @@ class WorkRequest:
         self._done_cb = done_cb
         self._exc: Optional[BaseException] = None
         self._req: Any = None
+        if _fast_queue is not None:  # CPython: one C call, GIL kept (see _ffi.fast)
+            req = _fast_queue(loop._lp, self)
+            if req.__class__ is int:
+                raise_for(req, ThreadError)
+            if req is not NotImplemented:
+                self._req = req
+                return
         req = lib.uvffi_work_queue(loop._lp, ref(self))
         if not req:
             raise_for(lib.uvffi_last_error(), ThreadError)

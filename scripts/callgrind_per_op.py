@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Instructions per operation under callgrind: repeatable where wall-clock timing is not.
+
+    python3 scripts/callgrind_per_op.py [--module uvffi|pyuv] [WORKLOAD ...]
+
+Runs each workload with N and 2N operations under ``valgrind --tool=callgrind`` and prints
+``(Ir(2N) - Ir(N)) / N``: the instructions of one operation, without interpreter start-up.
+The module must import with the current PYTHONPATH (for uvffi: PYTHONPATH=src). Workloads:
+check (per callback, 100 Check handles), idle (per loop iteration), timer (one-shot timer
+create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000}
+
+CHILD = r'''
+import importlib, sys
+uv = importlib.import_module(sys.argv[1])
+w, n = sys.argv[2], int(sys.argv[3])
+loop = uv.Loop()
+if w == "timer":
+    def cb(t): t.close()
+    for _ in range(n):
+        uv.Timer(loop).start(cb, 0, 0)
+    loop.run()
+elif w == "check":
+    checks = []
+    def ccb(h): pass
+    for _ in range(100):
+        c = uv.Check(loop); c.start(ccb); checks.append(c)
+    left = [n // 100]
+    def icb(h):
+        left[0] -= 1
+        if left[0] == 0:
+            h.stop()
+            for c in checks: c.stop()
+    i = uv.Idle(loop); i.start(icb)
+    loop.run()
+elif w == "idle":
+    left = [n]
+    def icb(h):
+        left[0] -= 1
+        if left[0] == 0: h.stop()
+    i = uv.Idle(loop); i.start(icb)
+    loop.run()
+elif w == "nowait":
+    keep = uv.Idle(loop)
+    for _ in range(n):
+        loop.run(uv.UV_RUN_NOWAIT)
+'''
+
+
+def instructions(module: str, workload: str, n: int, tmp: str) -> int:
+    """Total instructions (Ir) of one run of the child under callgrind."""
+    out = os.path.join(tmp, f"cg.{workload}.{n}")
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+         os.path.realpath(sys.executable), "-c", CHILD, module, workload, str(n)],
+        capture_output=True, text=True, check=False)
+    m = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or m is None:
+        raise SystemExit(f"callgrind failed for {workload} {n}:\n{proc.stderr[-2000:]}")
+    return int(m.group(1))
+
+
+def main() -> int:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", default="uvffi", help="uvffi (default) or pyuv")
+    ap.add_argument("workloads", nargs="*", default=list(WORKLOADS), help="any of: " + ", ".join(WORKLOADS))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in args.workloads:
+            if w not in WORKLOADS:
+                ap.error(f"unknown workload {w!r}")
+            n = WORKLOADS[w]
+            per_op = (instructions(args.module, w, 2 * n, tmp) - instructions(args.module, w, n, tmp)) / n
+            print(f"{args.module} {w}: {per_op:,.0f} Ir/op (N={n:,})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
