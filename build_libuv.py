@@ -256,8 +256,14 @@ def make_ffibuilder() -> FFI:
     use_system = os.environ.get("UVFFI_USE_SYSTEM_LIBUV", "") not in ("", "0")
     kwargs: dict = {
         "include_dirs": [str(GLUE_DIR)],
-        "extra_compile_args": ["-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function", "-Werror=implicit-function-declaration"],
-        "define_macros": [("_CFFI_NO_LIMITED_API", None), ("_GNU_SOURCE", None), ("_FILE_OFFSET_BITS", "64"), ("_LARGEFILE_SOURCE", None)],
+        "extra_compile_args": [
+            "-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function",
+            "-Werror=implicit-function-declaration",
+        ],
+        "define_macros": [
+            ("_CFFI_NO_LIMITED_API", None), ("_GNU_SOURCE", None), ("_FILE_OFFSET_BITS", "64"),
+            ("_LARGEFILE_SOURCE", None),
+        ],
         "py_limited_api": False,
     }
     if sys.platform == "darwin":

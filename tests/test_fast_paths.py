@@ -19,7 +19,9 @@ def test_fast_paths_are_installed_on_cpython() -> None:
 
 def test_fast_timer_start_accepts_plain_numbers_and_declines_others(loop) -> None:
     t = uvffi.Timer(loop)
-    cb = lambda h: None
+    def cb(h: object) -> None:
+        pass
+
     t._callback = cb  # what Timer.start does after the C call: keep the callable alive
     assert fast["timer_start"](t._ptr, cb, 0.5, 0) is None
     assert t.active

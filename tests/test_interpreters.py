@@ -66,7 +66,8 @@ def test_base_exception_from_a_hook_stops_the_loop(loop):
 
 
 def test_feature_newer_than_the_linked_libuv_raises_clearly():
-    with pytest.raises(NotImplementedError, match=rf"needs libuv >= 99\.0\.0, .*libuv {re.escape(uvffi.LIBUV_VERSION)}"):
+    linked = re.escape(uvffi.LIBUV_VERSION)
+    with pytest.raises(NotImplementedError, match=rf"needs libuv >= 99\.0\.0, .*libuv {linked}"):
         require_libuv((99, 0, 0), "loop.example()")
     require_libuv((1, 44, 0), "a feature of libuv 1.44")  # Debian 12's libuv has it: no error
 

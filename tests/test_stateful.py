@@ -459,7 +459,8 @@ def test_random_operation_sequences(capsys: Any) -> None:
         UvffiMachine,
         settings=settings(max_examples=EXAMPLES, stateful_step_count=40, deadline=None,
                           suppress_health_check=list(HealthCheck), print_blob=True,
-                          verbosity=Verbosity.verbose if os.environ.get("UVFFI_STATEFUL_VERBOSE") else Verbosity.normal),
+                          verbosity=(Verbosity.verbose if os.environ.get("UVFFI_STATEFUL_VERBOSE")
+                                     else Verbosity.normal)),
     )
     with capsys.disabled():
         print(f"\nstateful: {STATS['examples']} examples, {STATS['steps']} steps")

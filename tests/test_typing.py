@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
-import platform
 from pathlib import Path
 
 import pytest

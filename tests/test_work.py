@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-import uvffi
 from uvffi import errno
 
 
