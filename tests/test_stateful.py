@@ -448,7 +448,8 @@ class UvffiMachine(RuleBasedStateMachine):
         probe.close()
         self.all_refs.append(weakref.ref(probe))
         del probe
-        gc.collect()
+        for _ in range(3):  # PyPy finalizes objects in dependency order, a generation per pass
+            gc.collect()
         alive = [r() for r in self.all_refs if r() is not None]
         assert not alive, f"objects outlived their closed loops: {alive!r}"
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #ifdef PYPY_VERSION
 #define UVFFI_PYPY 1
@@ -1299,111 +1300,133 @@ int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uin
  * serialises them with each other and with uvffi_run (which takes the GIL before
  * marking the loop running). Most of them took the GIL anyway to adjust the
  * keep-alive reference; the nested PyGILState_Ensure inside is then a counter. */
+#if UVFFI_PYPY
+/* PyPy has no GIL to hold from C: a recursive process-wide mutex serialises the
+ * same entry points (recursive: a keep-alive hook may run Python code that calls
+ * back in). cffi releases PyPy's GIL around the call, so no deadlock with it. */
+static pthread_mutex_t uvffi__serial_mutex;
+static pthread_once_t uvffi__serial_once = PTHREAD_ONCE_INIT;
+static void uvffi__serial_init(void)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&uvffi__serial_mutex, &attr);
+    pthread_mutexattr_destroy(&attr);
+}
+#define SERIAL_ENTER()                                                  \
+    pthread_once(&uvffi__serial_once, uvffi__serial_init);              \
+    pthread_mutex_lock(&uvffi__serial_mutex);
+#define SERIAL_LEAVE() pthread_mutex_unlock(&uvffi__serial_mutex);
+#else
+#define SERIAL_ENTER() GIL_ENSURE()
+#define SERIAL_LEAVE() GIL_RELEASE()
+#endif
 int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__timer_start(h, callback, timeout, repeat, 1);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_timer_again(uvffi_handle_t *h)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__locked_timer_again(h);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__watcher_start(h, callback, 1);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__locked_signal_start(h, callback, signum);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_handle_stop(uvffi_handle_t *h)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__handle_stop(h, 1);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_handle_close(uvffi_handle_t *h)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__handle_close(h, 1);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_handle_set_ref(uvffi_handle_t *h, int ref)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__locked_handle_set_ref(h, ref);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__locked_timer_set_repeat(h, repeat);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
 {
     uvffi_handle_t * r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__handle_new(lp, kind, self, callback, 1);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
 {
     uvffi_work_t * r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__work_queue(lp, self, 1);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_loop_stop(uvffi_loop_t *lp)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__locked_loop_stop(lp);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
 int uvffi_loop_update_time(uvffi_loop_t *lp)
 {
     int r;
-    GIL_ENSURE()
+    SERIAL_ENTER()
     r = uvffi__locked_loop_update_time(lp);
-    GIL_RELEASE()
+    SERIAL_LEAVE()
     return r;
 }
 
@@ -1419,12 +1442,12 @@ int uvffi_loop_tsafe_send(uvffi_loop_t *lp) { return uv_async_send(&lp->tsafe); 
 void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe)
 {
 #if !UVFFI_PYPY
-    GIL_ENSURE()
+    SERIAL_ENTER()
     Py_XINCREF((PyObject *)on_ticks);
     Py_XINCREF((PyObject *)on_tsafe);
     uvffi__on_ticks = (PyObject *)on_ticks;
     uvffi__on_tsafe = (PyObject *)on_tsafe;
-    GIL_RELEASE()
+    SERIAL_LEAVE()
 #else
     (void)on_ticks;
     (void)on_tsafe;
@@ -1437,7 +1460,7 @@ int uvffi_is_pypy(void) { return UVFFI_PYPY; }
 void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done)
 {
 #if !UVFFI_PYPY
-    GIL_ENSURE()
+    SERIAL_ENTER()
     Py_XINCREF((PyObject *)on_error);
     Py_XINCREF((PyObject *)on_closed);
     Py_XINCREF((PyObject *)on_work);
@@ -1451,7 +1474,7 @@ void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work,
         uvffi__s_run = PyUnicode_InternFromString("_run");
         uvffi__s_done = PyUnicode_InternFromString("_done");
     }
-    GIL_RELEASE()
+    SERIAL_LEAVE()
 #else
     (void)on_error;
     (void)on_closed;
