@@ -64,7 +64,7 @@ class Handle:
             self._callback = _callback
         if _fast_new is not None:  # CPython: allocate + init in one C call, GIL kept
             ptr = _fast_new(loop._lp, self._kind, self, _callback)
-            if ptr.__class__ is int:
+            if type(ptr) is int:  # cffi pointers: `.__class__` is not specialised, type() is
                 raise_for(ptr, self._error)
             if ptr is not NotImplemented:
                 self._ptr = ptr
