@@ -267,6 +267,34 @@ static void uvffi__signal_cb(uv_signal_t *handle, int signum)
     GIL_LEAVE(lp)
 }
 
+#if !UVFFI_PYPY
+/* Handle._on_closed (registered by handle.py through fast["base_on_closed"]) and
+ * the attribute names it sets: uvffi__closed_inline() is that method in C, so a
+ * closed handle costs no Python frame. Same order, same attribute protocol
+ * (PyObject_SetAttr honours __setattr__), same result: the close callback's. */
+static PyObject *uvffi__base_on_closed;
+static PyObject *uvffi__s_ptr, *uvffi__s_closed, *uvffi__s_callback, *uvffi__s_close_cb;
+
+static PyObject *uvffi__closed_inline(PyObject *self)
+{
+    PyObject *cb, *r;
+    if (PyObject_SetAttr(self, uvffi__s_ptr, Py_None) < 0 ||
+        PyObject_SetAttr(self, uvffi__s_closed, Py_True) < 0 ||
+        PyObject_SetAttr(self, uvffi__s_callback, Py_None) < 0)
+        return NULL;
+    cb = PyObject_GetAttr(self, uvffi__s_close_cb);
+    if (cb == NULL || cb == Py_None)
+        return cb;  /* NULL (an exception) or None: done */
+    if (PyObject_SetAttr(self, uvffi__s_close_cb, Py_None) < 0) {
+        Py_DECREF(cb);
+        return NULL;
+    }
+    r = PyObject_CallOneArg(cb, self);
+    Py_DECREF(cb);
+    return r;
+}
+#endif
+
 /* The close callback: tell Python, drop the keep-alive, free the memory. */
 static void uvffi__close_cb(uv_handle_t *handle)
 {
@@ -287,8 +315,13 @@ static void uvffi__close_cb(uv_handle_t *handle)
 #else
         PyObject *r;
         h->self = 0;
-        /* handle._on_closed() directly (what _trampoline.on_closed does), one frame less */
-        r = PyObject_CallMethodNoArgs((PyObject *)self, uvffi__s_on_closed);
+        /* handle._on_closed() directly (what _trampoline.on_closed does), one frame less;
+         * when the class does not override Handle._on_closed, its bookkeeping in C */
+        if (uvffi__base_on_closed != NULL &&
+            _PyType_Lookup(Py_TYPE((PyObject *)self), uvffi__s_on_closed) == uvffi__base_on_closed)
+            r = uvffi__closed_inline((PyObject *)self);
+        else
+            r = PyObject_CallMethodNoArgs((PyObject *)self, uvffi__s_on_closed);
         if (r == NULL)
             uvffi__report(self);
         else
@@ -1222,6 +1255,23 @@ static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ss
     return uvffi__result(uvffi__handle_close(h, 1));
 }
 
+/* base_on_closed(Handle._on_closed): enables uvffi__closed_inline (see there) */
+static PyObject *uvffi__fast_base_on_closed(PyObject *m, PyObject *fn)
+{
+    (void)m;
+    if (uvffi__s_ptr == NULL) {
+        uvffi__s_ptr = PyUnicode_InternFromString("_ptr");
+        uvffi__s_closed = PyUnicode_InternFromString("_closed");
+        uvffi__s_callback = PyUnicode_InternFromString("_callback");
+        uvffi__s_close_cb = PyUnicode_InternFromString("_close_cb");
+        if (!uvffi__s_ptr || !uvffi__s_closed || !uvffi__s_callback || !uvffi__s_close_cb)
+            return NULL;  /* strings not all made: uvffi__base_on_closed stays NULL */
+    }
+    Py_INCREF(fn);
+    Py_XSETREF(uvffi__base_on_closed, fn);
+    Py_RETURN_NONE;
+}
+
 /* run(lp, mode) -> uv_run's result; the caller validated mode */
 static PyObject *uvffi__fast_run(PyObject *m, PyObject *const *a, Py_ssize_t n)
 {
@@ -1246,6 +1296,7 @@ static PyMethodDef uvffi__fast_methods[] = {
     {"handle_stop", (PyCFunction)(void (*)(void))uvffi__fast_handle_stop, METH_FASTCALL, NULL},
     {"handle_close", (PyCFunction)(void (*)(void))uvffi__fast_handle_close, METH_FASTCALL, NULL},
     {"run", (PyCFunction)(void (*)(void))uvffi__fast_run, METH_FASTCALL, NULL},
+    {"base_on_closed", uvffi__fast_base_on_closed, METH_O, NULL},
     {NULL, NULL, 0, NULL}
 };
 

@@ -55,7 +55,7 @@ class Handle:
             raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
         if loop._closed:
             raise LoopClosedError("the loop is closed")
-        if getattr(self, "_ptr", None) is not None:
+        if self._ptr is not None:  # a class default: always set
             # A second __init__ would orphan the first libuv handle, which still
             # borrows this object: a dangling pointer once the object dies.
             raise RuntimeError("this handle is already initialised")
@@ -64,7 +64,7 @@ class Handle:
             self._callback = _callback
         if _fast_new is not None:  # CPython: allocate + init in one C call, GIL kept
             ptr = _fast_new(loop._lp, self._kind, self, _callback)
-            if ptr.__class__ is int:
+            if type(ptr) is int:  # cffi pointers: `.__class__` is not specialised, type() is
                 raise_for(ptr, self._error)
             if ptr is not NotImplemented:
                 self._ptr = ptr
@@ -151,3 +151,10 @@ class Handle:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("active" if self.active else "inactive")
         return f"<{type(self).__name__} {state}>"
+
+
+# CPython: the C close callback does Handle._on_closed's work itself (no Python
+# frame) for classes that do not override it.
+_fast_base_on_closed = fast.get("base_on_closed")
+if _fast_base_on_closed is not None:
+    _fast_base_on_closed(Handle._on_closed)

@@ -27,7 +27,7 @@ UV_RUN_DEFAULT: int = lib.UV_RUN_DEFAULT
 UV_RUN_ONCE: int = lib.UV_RUN_ONCE
 UV_RUN_NOWAIT: int = lib.UV_RUN_NOWAIT
 RUN_DEFAULT, RUN_ONCE, RUN_NOWAIT = UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT
-_MODES = (UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT)
+_MODES = (UV_RUN_NOWAIT, UV_RUN_DEFAULT, UV_RUN_ONCE)  # NOWAIT first: the per-iteration call
 
 _main_thread = threading.main_thread()
 _main_ident = _main_thread.ident
