@@ -1373,113 +1373,41 @@ static void uvffi__serial_init(void)
 #define SERIAL_ENTER() GIL_ENSURE()
 #define SERIAL_LEAVE() GIL_RELEASE()
 #endif
-int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__timer_start(h, callback, timeout, repeat, 1);
-    SERIAL_LEAVE()
-    return r;
-}
 
-int uvffi_timer_again(uvffi_handle_t *h)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__locked_timer_again(h);
-    SERIAL_LEAVE()
-    return r;
-}
+/* `ret name(params)`: the locked body `call`, run holding SERIAL_ENTER. */
+#define UVFFI_SERIALISED(ret, name, params, call)                       \
+    ret name params                                                     \
+    {                                                                   \
+        ret r;                                                          \
+        SERIAL_ENTER()                                                  \
+        r = call;                                                       \
+        SERIAL_LEAVE()                                                  \
+        return r;                                                       \
+    }
 
-int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__watcher_start(h, callback, 1);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_timer_start, (uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat), uvffi__timer_start(h, callback, timeout, repeat, 1))
 
-int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__locked_signal_start(h, callback, signum);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_timer_again, (uvffi_handle_t *h), uvffi__locked_timer_again(h))
 
-int uvffi_handle_stop(uvffi_handle_t *h)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__handle_stop(h, 1);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_watcher_start, (uvffi_handle_t *h, uintptr_t callback), uvffi__watcher_start(h, callback, 1))
 
-int uvffi_handle_close(uvffi_handle_t *h)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__handle_close(h, 1);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_signal_start, (uvffi_handle_t *h, uintptr_t callback, int signum), uvffi__locked_signal_start(h, callback, signum))
 
-int uvffi_handle_set_ref(uvffi_handle_t *h, int ref)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__locked_handle_set_ref(h, ref);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_handle_stop, (uvffi_handle_t *h), uvffi__handle_stop(h, 1))
 
-int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__locked_timer_set_repeat(h, repeat);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_handle_close, (uvffi_handle_t *h), uvffi__handle_close(h, 1))
 
-uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback)
-{
-    uvffi_handle_t * r;
-    SERIAL_ENTER()
-    r = uvffi__handle_new(lp, kind, self, callback, 1);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_handle_set_ref, (uvffi_handle_t *h, int ref), uvffi__locked_handle_set_ref(h, ref))
 
-uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self)
-{
-    uvffi_work_t * r;
-    SERIAL_ENTER()
-    r = uvffi__work_queue(lp, self, 1);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(int, uvffi_timer_set_repeat, (uvffi_handle_t *h, uint64_t repeat), uvffi__locked_timer_set_repeat(h, repeat))
 
-int uvffi_loop_stop(uvffi_loop_t *lp)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__locked_loop_stop(lp);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(uvffi_handle_t *, uvffi_handle_new, (uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback), uvffi__handle_new(lp, kind, self, callback, 1))
 
-int uvffi_loop_update_time(uvffi_loop_t *lp)
-{
-    int r;
-    SERIAL_ENTER()
-    r = uvffi__locked_loop_update_time(lp);
-    SERIAL_LEAVE()
-    return r;
-}
+UVFFI_SERIALISED(uvffi_work_t *, uvffi_work_queue, (uvffi_loop_t *lp, uintptr_t self), uvffi__work_queue(lp, self, 1))
+
+UVFFI_SERIALISED(int, uvffi_loop_stop, (uvffi_loop_t *lp), uvffi__locked_loop_stop(lp))
+
+UVFFI_SERIALISED(int, uvffi_loop_update_time, (uvffi_loop_t *lp), uvffi__locked_loop_update_time(lp))
 
 /* ------------------------------------------------------------------------ */
 /* Module set-up                                                             */
@@ -1493,12 +1421,12 @@ int uvffi_loop_tsafe_send(uvffi_loop_t *lp) { return uv_async_send(&lp->tsafe); 
 void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe)
 {
 #if !UVFFI_PYPY
-    SERIAL_ENTER()
+    GIL_ENSURE()
     Py_XINCREF((PyObject *)on_ticks);
     Py_XINCREF((PyObject *)on_tsafe);
     uvffi__on_ticks = (PyObject *)on_ticks;
     uvffi__on_tsafe = (PyObject *)on_tsafe;
-    SERIAL_LEAVE()
+    GIL_RELEASE()
 #else
     (void)on_ticks;
     (void)on_tsafe;
@@ -1511,7 +1439,7 @@ int uvffi_is_pypy(void) { return UVFFI_PYPY; }
 void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done)
 {
 #if !UVFFI_PYPY
-    SERIAL_ENTER()
+    GIL_ENSURE()
     Py_XINCREF((PyObject *)on_error);
     Py_XINCREF((PyObject *)on_closed);
     Py_XINCREF((PyObject *)on_work);
@@ -1525,7 +1453,7 @@ void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work,
         uvffi__s_run = PyUnicode_InternFromString("_run");
         uvffi__s_done = PyUnicode_InternFromString("_done");
     }
-    SERIAL_LEAVE()
+    GIL_RELEASE()
 #else
     (void)on_error;
     (void)on_closed;
