@@ -462,9 +462,15 @@ class UvffiMachine(RuleBasedStateMachine):
         probe.close()
         self.all_refs.append(weakref.ref(probe))
         del probe
-        for _ in range(3):  # PyPy finalizes objects in dependency order, a generation per pass
-            gc.collect()
+        # PyPy runs finalizers in dependency order, one level per full collection: collect
+        # until nothing more dies (CPython needs one pass).
         alive = [r() for r in self.all_refs if r() is not None]
+        for _ in range(10):
+            if not alive:
+                break
+            alive = []
+            gc.collect()
+            alive = [r() for r in self.all_refs if r() is not None]
         assert not alive, f"objects outlived their closed loops: {alive!r}"
 
 
