@@ -231,7 +231,7 @@ void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe);
 int uvffi_is_pypy(void);
 void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done);
 int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t wsample,
-                       uintptr_t expect);
+                       uintptr_t expect, unsigned long main_ident);
 int uvffi_errno_count(void);
 int uvffi_errno_code(int i);
 const char *uvffi_errno_name(int i);
@@ -256,6 +256,8 @@ def make_ffibuilder() -> FFI:
     use_system = os.environ.get("UVFFI_USE_SYSTEM_LIBUV", "") not in ("", "0")
     kwargs: dict = {
         "include_dirs": [str(GLUE_DIR)],
+        # The glue is #included, not compiled apart: rebuild when it changes.
+        "depends": [str(GLUE_DIR / "_glue.c"), str(GLUE_DIR / "_bases.c")],
         "extra_compile_args": [
             "-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function",
             "-Werror=implicit-function-declaration",

@@ -8,6 +8,7 @@ handle, resolved by the ``extern "Python"`` hooks in :mod:`uvffi._pypy`.
 from __future__ import annotations
 
 import platform
+import threading
 from typing import Any, Callable
 
 from ._uv import ffi, lib
@@ -39,16 +40,20 @@ else:
 
 fast: dict = {}
 """CPython: C-API builtins for the hot calls (``handle_new``, ``timer_start``,
-``watcher_start``, ``handle_stop``, ``handle_close``, ``run``, ``work_queue``), which keep the GIL and skip cffi's
-argument conversion. Each returns None (success), a negative error code, or
-NotImplemented (argument not handled: take the ordinary ``lib`` path). Empty on
-PyPy, or if the C glue did not recognise cffi's pointer objects."""
+``watcher_start``, ``handle_stop``, ``handle_close``, ``run``, ``work_queue``),
+which keep the GIL and skip cffi's argument conversion. Each returns None
+(success), a negative error code, or NotImplemented (argument not handled: take
+the ordinary ``lib`` path). Also ``HandleBase`` and ``LoopBase``, the C base
+classes of :class:`~uvffi.handle.Handle` and :class:`~uvffi.loop.Loop`
+(``_bases.c``). Empty on PyPy, or if the C glue did not recognise cffi's
+pointer objects."""
 
 if not PYPY:
     _addr = 0x5A5A50
     _hs = ffi.cast("uvffi_handle_t *", _addr)
     _ls = ffi.cast("uvffi_loop_t *", _addr)
     _ws = ffi.cast("uvffi_work_t *", _addr)
-    if not lib.uvffi_fast_install(id(fast), id(_hs), id(_ls), id(_ws), _addr):  # pragma: no cover
+    _main = threading.main_thread().ident or 0
+    if not lib.uvffi_fast_install(id(fast), id(_hs), id(_ls), id(_ws), _addr, _main):  # pragma: no cover
         fast.clear()
-    del _addr, _hs, _ls, _ws
+    del _addr, _hs, _ls, _ws, _main

@@ -121,6 +121,8 @@ static void _uvffi_py_threadsafe(uintptr_t pyloop);
 #define GIL_RELEASE()
 
 static void uvffi__keep(uvffi_handle_t *h) { h->kept = 1; _uvffi_py_keep(h->self); }
+static void uvffi__hobj_bind(uvffi_handle_t *h) { (void)h; }
+static void uvffi__hobj_unbind(uvffi_handle_t *h) { (void)h; }
 static void uvffi__release(uvffi_handle_t *h) { h->kept = 0; _uvffi_py_release(h->self); }
 
 #else /* CPython */
@@ -268,32 +270,17 @@ static void uvffi__signal_cb(uv_signal_t *handle, int signum)
 }
 
 #if !UVFFI_PYPY
-/* Handle._on_closed (registered by handle.py through fast["base_on_closed"]) and
- * the attribute names it sets: uvffi__closed_inline() is that method in C, so a
- * closed handle costs no Python frame. Same order, same attribute protocol
- * (PyObject_SetAttr honours __setattr__), same result: the close callback's. */
+/* Handle._on_closed, registered by handle.py through fast["base_on_closed"]:
+ * for classes that do not override it, the close callback does its bookkeeping
+ * in C (uvffi__hobj_closed in _bases.c), so a closed handle costs no Python frame. */
 static PyObject *uvffi__base_on_closed;
-static PyObject *uvffi__s_ptr, *uvffi__s_closed, *uvffi__s_callback, *uvffi__s_close_cb;
-
-static PyObject *uvffi__closed_inline(PyObject *self)
-{
-    PyObject *cb, *r;
-    if (PyObject_SetAttr(self, uvffi__s_ptr, Py_None) < 0 ||
-        PyObject_SetAttr(self, uvffi__s_closed, Py_True) < 0 ||
-        PyObject_SetAttr(self, uvffi__s_callback, Py_None) < 0)
-        return NULL;
-    cb = PyObject_GetAttr(self, uvffi__s_close_cb);
-    if (cb == NULL || cb == Py_None)
-        return cb;  /* NULL (an exception) or None: done */
-    if (PyObject_SetAttr(self, uvffi__s_close_cb, Py_None) < 0) {
-        Py_DECREF(cb);
-        return NULL;
-    }
-    r = PyObject_CallOneArg(cb, self);
-    Py_DECREF(cb);
-    return r;
-}
+static PyTypeObject uvffi__HandleBase;
+static PyObject *uvffi__hobj_closed(PyObject *self);
 #endif
+/* h->self's C base keeps h as the authority for its finaliser (_bases.c):
+ * bind when h is made, unbind when h is closed or abandoned. */
+static void uvffi__hobj_bind(uvffi_handle_t *h);
+static void uvffi__hobj_unbind(uvffi_handle_t *h);
 
 /* The close callback: tell Python, drop the keep-alive, free the memory. */
 static void uvffi__close_cb(uv_handle_t *handle)
@@ -314,12 +301,13 @@ static void uvffi__close_cb(uv_handle_t *handle)
             _uvffi_py_release(self);
 #else
         PyObject *r;
+        uvffi__hobj_unbind(h);
         h->self = 0;
         /* handle._on_closed() directly (what _trampoline.on_closed does), one frame less;
          * when the class does not override Handle._on_closed, its bookkeeping in C */
-        if (uvffi__base_on_closed != NULL &&
+        if (uvffi__base_on_closed != NULL && PyObject_TypeCheck((PyObject *)self, &uvffi__HandleBase) &&
             _PyType_Lookup(Py_TYPE((PyObject *)self), uvffi__s_on_closed) == uvffi__base_on_closed)
-            r = uvffi__closed_inline((PyObject *)self);
+            r = uvffi__hobj_closed((PyObject *)self);
         else
             r = PyObject_CallMethodNoArgs((PyObject *)self, uvffi__s_on_closed);
         if (r == NULL)
@@ -795,6 +783,7 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int kind, uintptr_t s
     h->uv.handle.data = h;
     h->self = self;
     h->callback = callback;
+    uvffi__hobj_bind(h);
     if (kind == UVFFI_ASYNC) {
         /* An async handle is active from birth until it is closed. */
         if (held) {
@@ -923,6 +912,7 @@ void uvffi_handle_abandon(uvffi_handle_t *h)
 {
     uvffi_loop_t *lp = h->lp;
     int wake;
+    uvffi__hobj_unbind(h);
     h->self = 0;
     h->callback = 0;
     uv_mutex_lock(&lp->mutex);
@@ -1255,18 +1245,10 @@ static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ss
     return uvffi__result(uvffi__handle_close(h, 1));
 }
 
-/* base_on_closed(Handle._on_closed): enables uvffi__closed_inline (see there) */
+/* base_on_closed(Handle._on_closed): enables uvffi__hobj_closed (see uvffi__close_cb) */
 static PyObject *uvffi__fast_base_on_closed(PyObject *m, PyObject *fn)
 {
     (void)m;
-    if (uvffi__s_ptr == NULL) {
-        uvffi__s_ptr = PyUnicode_InternFromString("_ptr");
-        uvffi__s_closed = PyUnicode_InternFromString("_closed");
-        uvffi__s_callback = PyUnicode_InternFromString("_callback");
-        uvffi__s_close_cb = PyUnicode_InternFromString("_close_cb");
-        if (!uvffi__s_ptr || !uvffi__s_closed || !uvffi__s_callback || !uvffi__s_close_cb)
-            return NULL;  /* strings not all made: uvffi__base_on_closed stays NULL */
-    }
     Py_INCREF(fn);
     Py_XSETREF(uvffi__base_on_closed, fn);
     Py_RETURN_NONE;
@@ -1300,15 +1282,17 @@ static PyMethodDef uvffi__fast_methods[] = {
     {NULL, NULL, 0, NULL}
 };
 
+#include "_bases.c"
+
 #endif /* !UVFFI_PYPY */
 
 /* Put the fast paths into the dict `dict` (CPython). hsample and lsample are
  * cffi pointers cast from `expect`; returns 1 if installed, 0 if not. */
 int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t wsample,
-                       uintptr_t expect)
+                       uintptr_t expect, unsigned long main_ident)
 {
 #if UVFFI_PYPY
-    (void)dict; (void)hsample; (void)lsample; (void)wsample; (void)expect;
+    (void)dict; (void)hsample; (void)lsample; (void)wsample; (void)expect; (void)main_ident;
     return 0;
 #else
     PyMethodDef *def;
@@ -1331,6 +1315,8 @@ int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uin
                 ok = 0;
             Py_XDECREF(f);
         }
+        if (ok && uvffi__bases_install((PyObject *)dict, main_ident) < 0)
+            ok = 0;
         if (!ok)
             PyErr_Clear();
     }

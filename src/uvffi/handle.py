@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Optional, Type
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, Type
 
 from ._ffi import cb_ref, fast, lib, ref
 from .error import HandleClosedError, HandleError, LoopClosedError, UVError, raise_for
@@ -21,16 +21,45 @@ _fast_new = fast.get("handle_new")
 _fast_close = fast.get("handle_close")
 
 
-class Handle:
-    """Base class of libuv handles; not instantiated directly."""
+class _HandleState:
+    """The per-handle state as Python attributes, and the lifetime hooks in Python.
 
-    _kind: ClassVar[int] = 0
-    _error: ClassVar[Type[UVError]] = HandleError
+    PyPy's base of :class:`Handle` (its JIT makes this cheap). On CPython the base
+    is ``HandleBase`` from ``_bases.c``: the same attributes as C struct fields,
+    ``__init__`` and ``__del__`` in C, and :meth:`Handle._init` for what is not the
+    plain case."""
+
     # Defaults as class attributes: fewer instance writes per handle created.
     _callback: Optional[Callable[..., Any]] = None
     _close_cb: Optional[Callable[[Any], Any]] = None
     _closed: bool = False
     _ptr: Any = None
+    _loop: Any = None
+
+    def __init__(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
+        self._init(loop, _callback)  # type: ignore[attr-defined]
+
+    def __del__(self) -> None:
+        ptr = self._ptr  # a class default: set even if __init__ failed early
+        if ptr is not None and not self._closed:
+            self._ptr = None
+            try:
+                lib.uvffi_handle_abandon(ptr)
+            except Exception:  # interpreter shutdown
+                pass
+
+
+if TYPE_CHECKING:
+    _Base = _HandleState
+else:
+    _Base = fast.get("HandleBase") or _HandleState
+
+
+class Handle(_Base):
+    """Base class of libuv handles; not instantiated directly."""
+
+    _kind: ClassVar[int] = 0
+    _error: ClassVar[Type[UVError]] = HandleError
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # C borrows the Python object while the handle is inactive, and
@@ -50,7 +79,9 @@ class Handle:
             __del__._uvffi_wrapped = True  # type: ignore[attr-defined]
             cls.__del__ = __del__  # type: ignore[method-assign]
 
-    def __init__(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
+    def _init(self, loop: Loop, _callback: Optional[Callable[..., Any]] = None) -> None:
+        """``Handle(loop, _callback=None)``: create the libuv handle (HandleBase's
+        ``__init__`` does the plain case in C and calls this for the rest)."""
         if loop.__class__ is not Loop and not isinstance(loop, Loop):
             raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
         if loop._closed:
@@ -138,15 +169,6 @@ class Handle:
         if cb is not None:
             self._close_cb = None
             cb(self)
-
-    def __del__(self) -> None:
-        ptr = self._ptr  # a class default: set even if __init__ failed early
-        if ptr is not None and not self._closed:
-            self._ptr = None
-            try:
-                lib.uvffi_handle_abandon(ptr)
-            except Exception:  # interpreter shutdown
-                pass
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("active" if self.active else "inactive")

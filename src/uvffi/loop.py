@@ -39,7 +39,30 @@ _uv_run: Callable[[Any, int], int] = fast.get("run") or lib.uvffi_run
 L = TypeVar("L", bound="Loop")
 
 
-class Loop:
+class _LoopState:
+    """The loop's state read on every run, as Python attributes.
+
+    PyPy's base of :class:`Loop`. On CPython the base is ``LoopBase`` from
+    ``_bases.c``: the same attributes as C struct fields, and ``run()`` in C for
+    the plain case (an open loop, nothing queued by other threads or the
+    scheduler, ``RUN_NOWAIT`` or a thread other than the main one), which calls
+    :meth:`Loop._run` for the rest."""
+
+    _lp: Any = None
+    _closed: bool = False
+    _running: bool = False
+    _threadsafe: Any = None
+    _scheduler: Any = None
+    _pending_exc: Optional[BaseException] = None
+
+
+if TYPE_CHECKING:
+    _Base = _LoopState
+else:
+    _Base = fast.get("LoopBase") or _LoopState
+
+
+class Loop(_Base):
     """A libuv event loop.
 
     Callbacks run on the thread that calls :meth:`run`, holding the GIL; while
@@ -174,10 +197,13 @@ class Loop:
 
     # -- running ----------------------------------------------------------
 
-    def run(self, mode: int = RUN_DEFAULT) -> bool:
+    def _run(self, mode: int = RUN_DEFAULT) -> bool:
         """Run the loop: ``RUN_DEFAULT`` until nothing is left to do, ``RUN_ONCE``
         one iteration waiting for events, ``RUN_NOWAIT`` one iteration without
-        waiting. Returns True if there is still work (``uv_run``'s result)."""
+        waiting. Returns True if there is still work (``uv_run``'s result).
+
+        :meth:`run` on PyPy; on CPython ``run`` is LoopBase's C method, which
+        calls this for all but the plain case."""
         if mode.__class__ is not int or mode not in _MODES:
             if isinstance(mode, int) and not isinstance(mode, bool):
                 raise ValueError(f"invalid mode specified: {mode!r}")
@@ -201,6 +227,9 @@ class Loop:
             self._pending_exc = None
             raise exc
         return r != 0
+
+    if TYPE_CHECKING or _Base is _LoopState:
+        run = _run
 
     def _before_run(self) -> None:
         """Before the first phase: calls queued by other threads while the loop was
