@@ -95,7 +95,7 @@ def test_deleted_private_attributes_raise_attribute_error_not_crash(loop) -> Non
     t = uvffi.Timer(loop)
     del t._callback
     with pytest.raises(AttributeError):
-        t._callback
+        _ = t._callback
     del t._close_cb
     t.close()  # the C close callback finds no close callback: nothing to call
     loop.run()
@@ -128,7 +128,7 @@ def test_foreign_pointer_in_ptr_is_ignored_by_the_finaliser(loop) -> None:
 
 def test_inactive_handle_in_a_cycle_through_its_callback_is_collected(loop) -> None:
     t = uvffi.Timer(loop)
-    t.start(lambda h: t, 10, 0)  # the callback refers to the timer
+    t.start(lambda h, me=t: None, 10, 0)  # the callback refers to the timer: a cycle
     t.stop()
     w = weakref.ref(t)
     del t
