@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._ffi import PYPY, ffi, lib
+from .threadsafe import run_batch
 
 
 def on_ticks(loop: Any) -> None:
@@ -15,11 +16,8 @@ def on_ticks(loop: Any) -> None:
         s.run_ticks()
 
 
-def on_threadsafe(loop: Any) -> None:
-    """The loop's internal async fired: run the call_soon_threadsafe batch."""
-    q = loop._threadsafe
-    if q is not None:
-        q.run_batch(loop)
+# The loop's internal async fired: run the call_soon_threadsafe batch.
+on_threadsafe = run_batch
 
 
 def install() -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Optional
 
-from ._ffi import lib
+from ._ffi import fast, lib
 from .error import AsyncError, HandleClosedError, raise_for
 from .handle import Handle
 from .loop import Loop
 
 __all__ = ["Async"]
+
+
+_fast_send = fast.get("async_send")
 
 
 class Async(Handle):
@@ -35,7 +38,12 @@ class Async(Handle):
         with self._send_lock:
             if self._closed or self._ptr is None:
                 raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
-            err = lib.uvffi_async_send(self._ptr)
+            if _fast_send is not None:  # CPython: the GIL kept (see _ffi.fast)
+                err = _fast_send(self._ptr)
+                if err is NotImplemented:
+                    err = lib.uvffi_async_send(self._ptr)
+            else:
+                err = lib.uvffi_async_send(self._ptr)
         if err:
             raise_for(err, AsyncError)
 

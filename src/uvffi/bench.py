@@ -16,6 +16,7 @@ A progress line goes to stderr; the table (or JSON with ``--json``) to stdout.
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import importlib
 import json
@@ -178,6 +179,65 @@ def _uv_async_pingpong(uv: Any, n: int) -> float:
     ready.wait()
     t0 = time.perf_counter()
     holder["b"].send()
+    loop_a.run()
+    dt = time.perf_counter() - t0
+    th.join()
+    return dt
+
+
+def _threadsafe_caller(uv: Any, loop: Any) -> tuple[Callable[[Callable[[], Any]], Any], Callable[[], Any]]:
+    """(call, close) for ``loop``: ``call(fn)`` runs ``fn()`` on the loop's thread, from any thread;
+    ``close()`` (loop thread) lets the loop end. uvffi: ``call_soon_threadsafe`` and an Async that
+    keeps the loop alive; pyuv has no call_soon_threadsafe: an Async draining a deque, what pyuv
+    programs write instead."""
+    if hasattr(loop, "call_soon_threadsafe"):
+        keep = uv.Async(loop, lambda h: None)  # call_soon_threadsafe's own wakeup is unref'd
+        return loop.call_soon_threadsafe, keep.close
+    queue: collections.deque[Callable[[], Any]] = collections.deque()
+
+    def drain(h: Any) -> None:
+        while queue:
+            queue.popleft()()
+
+    wake = uv.Async(loop, drain)
+
+    def call(fn: Callable[[], Any]) -> None:
+        queue.append(fn)
+        wake.send()
+
+    return call, wake.close
+
+
+def _uv_threadsafe_pingpong(uv: Any, n: int) -> float:
+    """n round trips between two loops in two threads, each hop a call_soon_threadsafe."""
+    loop_a, loop_b = uv.Loop(), uv.Loop()
+    left = [n]
+    ready = threading.Event()
+    calls: dict[str, Any] = {}
+
+    def on_a() -> None:
+        left[0] -= 1
+        if left[0] == 0:
+            calls["b"](calls["close_b"])
+            calls["close_a"]()
+        else:
+            calls["b"](on_b)
+
+    def on_b() -> None:
+        calls["a"](on_a)
+
+    calls["a"], calls["close_a"] = _threadsafe_caller(uv, loop_a)
+
+    def thread_b() -> None:
+        calls["b"], calls["close_b"] = _threadsafe_caller(uv, loop_b)
+        ready.set()
+        loop_b.run()
+
+    th = threading.Thread(target=thread_b)
+    th.start()
+    ready.wait()
+    t0 = time.perf_counter()
+    calls["b"](on_b)
     loop_a.run()
     dt = time.perf_counter() - t0
     th.join()
@@ -528,6 +588,7 @@ WORKLOADS: dict[str, tuple[str, int, int]] = {
     "timer_repeat": ("100 repeating 1 ms timers, CPU per callback", 20_000, 400),
     "idle_loop_iteration": ("run(NOWAIT) from Python", 100_000, 1_000),
     "async_pingpong": ("Async ping-pong between two threads, per round trip", 2_000, 50),
+    "threadsafe_pingpong": ("call_soon_threadsafe ping-pong between two threads, per round trip", 2_000, 50),
     "queue_work": ("queue_work no-op items, one after the other", 2_000, 50),
 }
 
@@ -547,6 +608,7 @@ _UV = {
     "timer_repeat": _uv_timer_repeat,
     "idle_loop_iteration": _uv_run_nowait,
     "async_pingpong": _uv_async_pingpong,
+    "threadsafe_pingpong": _uv_threadsafe_pingpong,
     "queue_work": _uv_queue_work,
 }
 _AIO = {
@@ -555,6 +617,7 @@ _AIO = {
     "timer_oneshot": _aio_timer_oneshot,
     "timer_repeat": _aio_timer_repeat,
     "async_pingpong": _aio_async_pingpong,
+    "threadsafe_pingpong": _aio_async_pingpong,  # asyncio's hand-off is call_soon_threadsafe
     "queue_work": _aio_queue_work,
 }
 _GEV = {

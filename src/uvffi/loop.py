@@ -373,9 +373,8 @@ class Loop(_Base):
         starts. :meth:`close` cancels the futures of calls that never ran; on a closed
         loop this raises :class:`~uvffi.error.LoopClosedError`. See :mod:`uvffi.threadsafe`.
         """
-        from .threadsafe import call_soon_threadsafe
-
-        return call_soon_threadsafe(self, fn, *args)
+        q = self._threadsafe  # the body of threadsafe.call_soon_threadsafe, one frame less
+        return (q if q is not None else _queue_of(self)).submit(self, fn, args)
 
     # -- thread pool ------------------------------------------------------
 
@@ -405,9 +404,7 @@ class Loop(_Base):
         if self._running:
             raise RuntimeError("cannot close a running loop")
         lp = self._lp
-        from .threadsafe import queue_of
-
-        queue_of(self).close()  # refuse call_soon_threadsafe from now on, cancel what is queued
+        _queue_of(self).close()  # refuse call_soon_threadsafe from now on, cancel what is queued
         self._running = True
         try:
             # First uvffi's user handles, until queued work has finished too: the
@@ -488,6 +485,7 @@ if hasattr(__import__("os"), "register_at_fork"):
     __import__("os").register_at_fork(after_in_child=_after_fork_in_child)
 
 
-# At the end: work.py needs nothing from this module at import time; a local import in
-# queue_work() would cost an import statement per work item.
+# At the end: work.py and threadsafe.py need nothing from this module at import time; a
+# local import in queue_work() or call_soon_threadsafe() costs an import statement per call.
+from .threadsafe import queue_of as _queue_of  # noqa: E402
 from .work import WorkRequest as _WorkRequest  # noqa: E402

@@ -25,20 +25,25 @@ made after the swap land in a fresh queue and cause another wakeup.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Deque, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
-from ._ffi import lib
+from ._ffi import fast, lib
 from .error import LoopClosedError, raise_for
+from .lazy_future import AVAILABLE as LAZY_FUTURES
+from .lazy_future import LazyFuture, run_call
 
 if TYPE_CHECKING:
     from .loop import Loop
 
-__all__ = ["ThreadsafeQueue", "call_soon_threadsafe"]
+__all__ = ["ThreadsafeQueue", "call_soon_threadsafe", "run_batch"]
 
 _Call = Tuple["Future[Any]", Callable[..., Any], Tuple[Any, ...]]
 _create_lock = threading.Lock()
+_fast_send = fast.get("loop_tsafe_send")
+# A Future with no Condition until someone observes it (lazy_future.py): the hand-off's
+# critical path creates and settles one per call.
+_new_future: Callable[[], "Future[Any]"] = LazyFuture if LAZY_FUTURES else Future
 
 
 class ThreadsafeQueue:
@@ -46,19 +51,25 @@ class ThreadsafeQueue:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._calls: Deque[_Call] = deque()
+        self._calls: List[_Call] = []  # swapped out whole by run_batch: a list is enough
         self._closed = False
 
     def submit(self, loop: "Loop", fn: Callable[..., Any], args: Tuple[Any, ...]) -> "Future[Any]":
         """Queue ``fn(*args)`` for the loop thread and wake the loop; any thread."""
-        fut: Future[Any] = Future()
+        if not callable(fn):
+            raise TypeError("a callable is required")
+        fut: Future[Any] = _new_future()
         with self._lock:
             if self._closed or loop._closed:
                 raise LoopClosedError("the loop is closed")
             calls = self._calls
             calls.append((fut, fn, args))
             if len(calls) == 1:
-                err = lib.uvffi_loop_tsafe_send(loop._lp)
+                # Under the lock: close() cannot free the loop meanwhile. With the GIL kept
+                # (CPython), so the woken loop thread does not take it while we hold the lock.
+                err = _fast_send(loop._lp) if _fast_send is not None else NotImplemented
+                if err is NotImplemented:
+                    err = lib.uvffi_loop_tsafe_send(loop._lp)
                 if err:
                     calls.pop()
                     raise_for(err)
@@ -71,30 +82,24 @@ class ThreadsafeQueue:
 
     def run_batch(self, loop: "Loop") -> None:
         """On the loop thread: swap the queue out and run that batch, in order."""
-        with self._lock:
-            calls = self._calls
-            if not calls:
-                return
-            self._calls = deque()
+        lock = self._lock
+        lock.acquire()
+        calls = self._calls
+        if not calls:
+            lock.release()
+            return
+        self._calls = []
+        lock.release()
         sched = loop._scheduler
-        while calls:
-            fut, fn, args = calls.popleft()
-            if not fut.set_running_or_notify_cancel():
-                continue
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - the future carries it
-                fut.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    # KeyboardInterrupt/SystemExit also stop the loop, as from any callback;
-                    # the rest of the batch goes back to the front of the queue.
-                    with self._lock:
-                        calls.extend(self._calls)
-                        self._calls = calls
-                    loop._handle_error(exc)
-                    return
-            else:
-                fut.set_result(result)
+        for i, (fut, fn, args) in enumerate(calls):
+            exc = run_call(fut, fn, args)
+            if exc is not None and not isinstance(exc, Exception):
+                # KeyboardInterrupt/SystemExit also stop the loop, as from any callback;
+                # the rest of the batch goes back to the front of the queue.
+                with lock:
+                    self._calls = calls[i + 1:] + self._calls
+                loop._handle_error(exc)
+                return
             if sched is not None and sched._ticks:
                 sched.run_ticks()
 
@@ -102,7 +107,7 @@ class ThreadsafeQueue:
         """The loop is closing: refuse new calls, cancel the futures of queued ones."""
         with self._lock:
             self._closed = True
-            calls, self._calls = self._calls, deque()
+            calls, self._calls = self._calls, []
         for fut, _fn, _args in calls:
             fut.cancel()
 
@@ -127,8 +132,12 @@ def call_soon_threadsafe(loop: "Loop", fn: Callable[..., Any], *args: Any) -> "F
     such as ``KeyboardInterrupt`` also stops the loop and is re-raised from
     ``loop.run()``, as from any callback.
     """
-    if not callable(fn):
-        raise TypeError("a callable is required")
-    if loop._closed:
-        raise LoopClosedError("the loop is closed")
-    return queue_of(loop).submit(loop, fn, args)
+    q = loop._threadsafe
+    return (q if q is not None else queue_of(loop)).submit(loop, fn, args)
+
+
+def run_batch(loop: "Loop") -> None:
+    """The loop's internal async fired (C calls this with the GIL): run the batch."""
+    q = loop._threadsafe
+    if q is not None:
+        q.run_batch(loop)
