@@ -252,3 +252,60 @@ def test_closed_handle_survives_with_only_c_holding_it(loop) -> None:
     assert closed == [True]
     gc.collect()
     assert w() is None
+
+
+def test_close_and_timer_start_are_c_methods_with_python_fallbacks() -> None:
+    assert uvffi.Handle.close is fast["HandleBase"].__dict__["close"]
+    assert uvffi.Timer.start is fast["HandleBase"].__dict__["_timer_start"]
+
+
+def test_close_with_keyword_or_bad_callback_reaches_the_python_checks(loop) -> None:
+    closed: list = []
+    t = uvffi.Timer(loop)
+    with pytest.raises(TypeError, match="callable"):
+        t.close(42)  # type: ignore[arg-type]
+    assert not t.closed
+    t.close(callback=closed.append)
+    loop.run()
+    assert closed == [t]
+    with pytest.raises(uvffi.error.HandleClosedError):
+        t.close()
+
+
+def test_timer_start_with_keywords_or_odd_numbers_reaches_the_python_path(loop) -> None:
+    fired: list = []
+    t = uvffi.Timer(loop)
+    t.start(callback=fired.append, timeout=0, repeat=0)
+    loop.run()
+    t.start(fired.append, 0.0, False)  # a bool repeat: the Python conversion
+    loop.run()
+    assert fired == [t, t]
+    with pytest.raises(TypeError):
+        t.start(fired.append, 0)  # type: ignore[call-arg]
+    t.close()
+    with pytest.raises(uvffi.error.HandleClosedError):
+        t.start(fired.append, 0, 0)
+
+
+def test_timer_start_and_close_from_another_thread_while_running_raise(loop) -> None:
+    errors: list = []
+    t = uvffi.Timer(loop)
+
+    def other() -> None:
+        for call in (lambda: t.start(print, 1, 0), t.close):
+            try:
+                call()
+            except RuntimeError as exc:
+                errors.append(exc)
+
+    def cb(h: object) -> None:
+        th = threading.Thread(target=other)
+        th.start()
+        th.join()
+        h.close()
+
+    uvffi.Idle(loop).start(cb)
+    loop.run()
+    assert len(errors) == 2 and not t.closed and not t.active
+    t.close()
+    loop.run()

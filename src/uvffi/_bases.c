@@ -51,6 +51,8 @@ static PyTypeObject uvffi__LoopBase;
 static PyObject *uvffi__s_init;   /* interned "_init": Handle's Python __init__ */
 static PyObject *uvffi__s_kind;   /* interned "_kind": the class's UVFFI_* kind */
 static PyObject *uvffi__s_loop_run; /* interned "_run": Loop's Python run */
+static PyObject *uvffi__s_close_py; /* interned "_close": Handle's Python close */
+static PyObject *uvffi__s_start_py; /* interned "_start": Timer's Python start */
 static unsigned long uvffi__main_ident; /* threading.main_thread().ident */
 
 #define UVFFI_SETREF(field, value) \
@@ -178,6 +180,69 @@ static PyObject *uvffi__hobj_closed(PyObject *o)
     return r;
 }
 
+/* Call self.<name>(*args, **kwargs): the Python implementation of a method whose
+ * plain case is done here in C. */
+static PyObject *uvffi__call_py(PyObject *name, PyObject *self, PyObject *const *a, size_t nargsf,
+                                PyObject *kwnames)
+{
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf), nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames), i;
+    PyObject *stack[8], **st = stack, *r;
+    if (n + nkw + 1 > 8 && (st = PyMem_Malloc((size_t)(n + nkw + 1) * sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    st[0] = self;
+    for (i = 0; i < n + nkw; i++)
+        st[i + 1] = a[i];
+    r = PyObject_VectorcallMethod(name, st, (size_t)(n + 1), kwnames);
+    if (st != stack)
+        PyMem_Free(st);
+    return r;
+}
+
+/* Handle.close(callback=None); the rest in Handle._close, which raises. */
+static PyObject *uvffi__hobj_close(PyObject *o, PyObject *const *a, size_t nargsf, PyObject *kwnames)
+{
+    uvffi__hobj_t *self = (uvffi__hobj_t *)o;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    PyObject *cb = n == 1 ? a[0] : Py_None;
+    uvffi_handle_t *h;
+    if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || n > 1 || self->closed != Py_False ||
+        (cb != Py_None && !PyCallable_Check(cb)) || self->ptr == NULL ||
+        (h = uvffi__cptr(self->ptr, uvffi__ct_handle)) == NULL || uvffi__handle_close(h, 1) != 0)
+        return uvffi__call_py(uvffi__s_close_py, o, a, nargsf, kwnames);
+    if (cb != Py_None)
+        UVFFI_SETREF(self->close_cb, cb);
+    UVFFI_SETREF(self->closed, Py_True);
+    Py_RETURN_NONE;
+}
+
+/* Timer.start(callback, timeout, repeat); the rest in Timer._start, which raises.
+ * (uvffi__timer_start fails only in its guard, before any change.) */
+static PyObject *uvffi__hobj_timer_start(PyObject *o, PyObject *const *a, size_t nargsf, PyObject *kwnames)
+{
+    uvffi__hobj_t *self = (uvffi__hobj_t *)o;
+    uvffi_handle_t *h;
+    uint64_t t, r;
+    if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || PyVectorcall_NARGS(nargsf) != 3 ||
+        self->ptr == NULL || (h = uvffi__cptr(self->ptr, uvffi__ct_handle)) == NULL || h->kind != UVFFI_TIMER ||
+        !PyCallable_Check(a[0]) || uvffi__to_ms(a[1], &t) || uvffi__to_ms(a[2], &r) ||
+        uvffi__timer_start(h, (uintptr_t)a[0], t, r, 1) != 0)
+        return uvffi__call_py(uvffi__s_start_py, o, a, nargsf, kwnames);
+    UVFFI_SETREF(self->callback, a[0]);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef uvffi__hobj_methods[] = {
+    {"close", (PyCFunction)(void (*)(void))uvffi__hobj_close, METH_FASTCALL | METH_KEYWORDS,
+     "close(callback=None)\n--\n\n"
+     "Close the handle; ``callback(handle)`` runs once libuv has closed it.\n\n"
+     "Closing twice raises :class:`~uvffi.error.HandleClosedError`."},
+    {"_timer_start", (PyCFunction)(void (*)(void))uvffi__hobj_timer_start, METH_FASTCALL | METH_KEYWORDS,
+     "start(callback, timeout, repeat)\n--\n\n"
+     "Call ``callback(timer)`` after ``timeout`` seconds, then every ``repeat``\n"
+     "seconds if ``repeat`` is not 0. Starting again restarts the timer."},
+    {NULL, NULL, 0, NULL}
+};
+
 static int uvffi__hobj_traverse(PyObject *o, visitproc visit, void *arg)
 {
     uvffi__hobj_t *self = (uvffi__hobj_t *)o;
@@ -231,6 +296,7 @@ static PyTypeObject uvffi__HandleBase = {
     .tp_dealloc = uvffi__hobj_dealloc,
     .tp_free = PyObject_GC_Del,
     .tp_members = uvffi__hobj_members,
+    .tp_methods = uvffi__hobj_methods,
 };
 
 /* -- LoopBase -------------------------------------------------------------- */
@@ -263,10 +329,10 @@ static PyObject *uvffi__lobj_new(PyTypeObject *type, PyObject *args, PyObject *k
 static PyObject *uvffi__lobj_run(PyObject *o, PyObject *const *a, size_t nargsf, PyObject *kwnames)
 {
     uvffi__lobj_t *self = (uvffi__lobj_t *)o;
-    Py_ssize_t n = PyVectorcall_NARGS(nargsf), nkw, i;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     long mode = UV_RUN_DEFAULT;
     uvffi_loop_t *lp;
-    PyObject *exc, **stack, *r;
+    PyObject *exc;
     int ret;
     if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)
         goto slow;
@@ -303,18 +369,8 @@ static PyObject *uvffi__lobj_run(PyObject *o, PyObject *const *a, size_t nargsf,
     }
     Py_DECREF(o);
     return PyBool_FromLong(ret != 0);
-slow:
-    /* self._run(*args, **kwargs), which raises the proper errors */
-    nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    stack = PyMem_Malloc((size_t)(n + nkw + 1) * sizeof(PyObject *));
-    if (stack == NULL)
-        return PyErr_NoMemory();
-    stack[0] = o;
-    for (i = 0; i < n + nkw; i++)
-        stack[i + 1] = a[i];
-    r = PyObject_VectorcallMethod(uvffi__s_loop_run, stack, (size_t)(n + 1), kwnames);
-    PyMem_Free(stack);
-    return r;
+slow:  /* self._run(*args, **kwargs), which raises the proper errors */
+    return uvffi__call_py(uvffi__s_loop_run, o, a, nargsf, kwnames);
 }
 
 static int uvffi__lobj_traverse(PyObject *o, visitproc visit, void *arg)
@@ -389,7 +445,10 @@ static int uvffi__bases_install(PyObject *dict, unsigned long main_ident)
         uvffi__s_init = PyUnicode_InternFromString("_init");
         uvffi__s_kind = PyUnicode_InternFromString("_kind");
         uvffi__s_loop_run = PyUnicode_InternFromString("_run");
-        if (uvffi__s_init == NULL || uvffi__s_kind == NULL || uvffi__s_loop_run == NULL)
+        uvffi__s_close_py = PyUnicode_InternFromString("_close");
+        uvffi__s_start_py = PyUnicode_InternFromString("_start");
+        if (uvffi__s_init == NULL || uvffi__s_kind == NULL || uvffi__s_loop_run == NULL ||
+            uvffi__s_close_py == NULL || uvffi__s_start_py == NULL)
             return -1;
     }
     if (PyType_Ready(&uvffi__HandleBase) < 0 || PyType_Ready(&uvffi__LoopBase) < 0)

@@ -139,10 +139,12 @@ class Handle(_Base):
             raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
         return ptr
 
-    def close(self, callback: Optional[Callable[[Any], Any]] = None) -> None:
+    def _close(self, callback: Optional[Callable[[Any], Any]] = None) -> None:
         """Close the handle; ``callback(handle)`` runs once libuv has closed it.
 
-        Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
+        Closing twice raises :class:`~uvffi.error.HandleClosedError`. (:meth:`close`
+        on PyPy; on CPython ``close`` is HandleBase's C method, which calls this for
+        all but the plain case.)"""
         if callback is not None and not callable(callback):
             raise TypeError("a callable or None is required")
         if _fast_close is not None and not self._closed:
@@ -159,6 +161,9 @@ class Handle(_Base):
             raise_for(err, self._error)
         self._close_cb = callback
         self._closed = True
+
+    if TYPE_CHECKING or _Base is _HandleState:
+        close = _close
 
     def _on_closed(self) -> None:
         """Called from C once libuv has closed the handle; the memory is freed after."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._ffi import cb_ref, fast, lib
 from .error import TimerError, raise_for
@@ -12,6 +12,7 @@ from .handle import Handle
 __all__ = ["Timer"]
 
 _fast_timer_start = fast.get("timer_start")
+_c_start = fast["HandleBase"].__dict__["_timer_start"] if "HandleBase" in fast else None
 _fast_stop = fast.get("handle_stop")
 
 
@@ -40,9 +41,12 @@ class Timer(Handle):
     _kind = lib.UVFFI_TIMER
     _error = TimerError
 
-    def start(self, callback: Callable[["Timer"], Any], timeout: float, repeat: float) -> None:
+    def _start(self, callback: Callable[["Timer"], Any], timeout: float, repeat: float) -> None:
         """Call ``callback(timer)`` after ``timeout`` seconds, then every ``repeat``
-        seconds if ``repeat`` is not 0. Starting again restarts the timer."""
+        seconds if ``repeat`` is not 0. Starting again restarts the timer.
+
+        :meth:`start` on PyPy; on CPython ``start`` is HandleBase's C ``_timer_start``,
+        which calls this for all but the plain case."""
         if _fast_timer_start is not None:  # CPython: one C call, GIL kept (see _ffi.fast)
             err = _fast_timer_start(self._ptr, callback, timeout, repeat)
             if err is None:
@@ -61,6 +65,11 @@ class Timer(Handle):
         if err:
             raise_for(err, TimerError)
         self._callback = callback
+
+    if TYPE_CHECKING or _c_start is None:
+        start = _start
+    else:
+        start = _c_start
 
     def stop(self) -> None:
         """Stop the timer; its callback will not run until started again."""
