@@ -70,6 +70,19 @@ def test_handle_init_errors_come_from_the_python_path(loop) -> None:
         uvffi.Idle(closed)
 
 
+def call_from_another_thread_while_running(loop, fn) -> None:
+    """Run ``fn`` in another thread while ``loop`` runs on this one (inside an Idle callback)."""
+
+    def cb(h: object) -> None:
+        th = threading.Thread(target=fn)
+        th.start()
+        th.join()
+        h.close()
+
+    uvffi.Idle(loop).start(cb)
+    loop.run()
+
+
 def test_handle_init_on_another_threads_running_loop_raises(loop) -> None:
     errors: list = []
 
@@ -79,14 +92,7 @@ def test_handle_init_on_another_threads_running_loop_raises(loop) -> None:
         except RuntimeError as exc:
             errors.append(exc)
 
-    def cb(h: object) -> None:  # the loop runs on this thread meanwhile
-        th = threading.Thread(target=other)
-        th.start()
-        th.join()
-        h.close()
-
-    uvffi.Idle(loop).start(cb)
-    loop.run()
+    call_from_another_thread_while_running(loop, other)
     assert len(errors) == 1
     assert loop.handles == []
 
@@ -298,14 +304,7 @@ def test_timer_start_and_close_from_another_thread_while_running_raise(loop) -> 
             except RuntimeError as exc:
                 errors.append(exc)
 
-    def cb(h: object) -> None:
-        th = threading.Thread(target=other)
-        th.start()
-        th.join()
-        h.close()
-
-    uvffi.Idle(loop).start(cb)
-    loop.run()
+    call_from_another_thread_while_running(loop, other)
     assert len(errors) == 2 and not t.closed and not t.active
     t.close()
     loop.run()
