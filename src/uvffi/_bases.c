@@ -53,6 +53,7 @@ static PyObject *uvffi__s_kind;   /* interned "_kind": the class's UVFFI_* kind 
 static PyObject *uvffi__s_loop_run; /* interned "_run": Loop's Python run */
 static PyObject *uvffi__s_close_py; /* interned "_close": Handle's Python close */
 static PyObject *uvffi__s_start_py; /* interned "_start": Timer's Python start */
+static PyObject *uvffi__s_send_py;  /* interned "_send": Async's Python send */
 static unsigned long uvffi__main_ident; /* threading.main_thread().ident */
 
 #define UVFFI_SETREF(field, value) \
@@ -231,11 +232,29 @@ static PyObject *uvffi__hobj_timer_start(PyObject *o, PyObject *const *a, size_t
     Py_RETURN_NONE;
 }
 
+/* Async.send(); a closed or closing handle goes to Async._send, which raises.
+ * No lock: the GIL is held from the read of _ptr to uv_async_send, and the close
+ * callback that frees the handle runs holding the GIL too (after Async._on_closed
+ * has set _ptr to None), so a send sees either a live handle or None. */
+static PyObject *uvffi__hobj_async_send(PyObject *o, PyObject *const *a, size_t nargsf, PyObject *kwnames)
+{
+    uvffi__hobj_t *self = (uvffi__hobj_t *)o;
+    uvffi_handle_t *h;
+    if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || PyVectorcall_NARGS(nargsf) != 0 ||
+        self->closed != Py_False || self->ptr == NULL || (h = uvffi__cptr(self->ptr, uvffi__ct_handle)) == NULL ||
+        h->kind != UVFFI_ASYNC || h->self == 0 || uv_is_closing(&h->uv.handle) || uv_async_send(&h->uv.async) != 0)
+        return uvffi__call_py(uvffi__s_send_py, o, a, nargsf, kwnames);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef uvffi__hobj_methods[] = {
     {"close", (PyCFunction)(void (*)(void))uvffi__hobj_close, METH_FASTCALL | METH_KEYWORDS,
      "close(callback=None)\n--\n\n"
      "Close the handle; ``callback(handle)`` runs once libuv has closed it.\n\n"
      "Closing twice raises :class:`~uvffi.error.HandleClosedError`."},
+    {"_async_send", (PyCFunction)(void (*)(void))uvffi__hobj_async_send, METH_FASTCALL | METH_KEYWORDS,
+     "send()\n--\n\n"
+     "Wake the loop; safe from any thread. Raises HandleClosedError once closed."},
     {"_timer_start", (PyCFunction)(void (*)(void))uvffi__hobj_timer_start, METH_FASTCALL | METH_KEYWORDS,
      "start(callback, timeout, repeat)\n--\n\n"
      "Call ``callback(timer)`` after ``timeout`` seconds, then every ``repeat``\n"
@@ -447,7 +466,8 @@ static int uvffi__bases_install(PyObject *dict, unsigned long main_ident)
         uvffi__s_loop_run = PyUnicode_InternFromString("_run");
         uvffi__s_close_py = PyUnicode_InternFromString("_close");
         uvffi__s_start_py = PyUnicode_InternFromString("_start");
-        if (uvffi__s_init == NULL || uvffi__s_kind == NULL || uvffi__s_loop_run == NULL ||
+        uvffi__s_send_py = PyUnicode_InternFromString("_send");
+        if (uvffi__s_send_py == NULL || uvffi__s_init == NULL || uvffi__s_kind == NULL || uvffi__s_loop_run == NULL ||
             uvffi__s_close_py == NULL || uvffi__s_start_py == NULL)
             return -1;
     }

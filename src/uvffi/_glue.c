@@ -1245,20 +1245,9 @@ static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ss
     return uvffi__result(uvffi__handle_close(h, 1));
 }
 
-/* async_send(ptr): uv_async_send with the GIL kept. cffi's lib.uvffi_async_send
- * released it, and the woken loop thread took it while the sender still held
- * its send lock: two more thread switches per hand-off. */
-static PyObject *uvffi__fast_async_send(PyObject *m, PyObject *ptr)
-{
-    uvffi_handle_t *h;
-    (void)m;
-    if ((h = uvffi__cptr(ptr, uvffi__ct_handle)) == NULL || h->kind != UVFFI_ASYNC || h->self == 0 ||
-        uv_is_closing(&h->uv.handle))
-        UVFFI_FAST_DECLINE();
-    return uvffi__result(uv_async_send(&h->uv.async));
-}
-
-/* loop_tsafe_send(lp): wake the loop for call_soon_threadsafe, the GIL kept (as above) */
+/* loop_tsafe_send(lp): wake the loop for call_soon_threadsafe with the GIL kept.
+ * cffi's lib.uvffi_loop_tsafe_send released it, and the woken loop thread took it
+ * while the sender still held the queue's lock: two more thread switches per call. */
 static PyObject *uvffi__fast_loop_tsafe_send(PyObject *m, PyObject *lpo)
 {
     uvffi_loop_t *lp;
@@ -1302,7 +1291,6 @@ static PyMethodDef uvffi__fast_methods[] = {
     {"handle_close", (PyCFunction)(void (*)(void))uvffi__fast_handle_close, METH_FASTCALL, NULL},
     {"run", (PyCFunction)(void (*)(void))uvffi__fast_run, METH_FASTCALL, NULL},
     {"base_on_closed", uvffi__fast_base_on_closed, METH_O, NULL},
-    {"async_send", uvffi__fast_async_send, METH_O, NULL},
     {"loop_tsafe_send", uvffi__fast_loop_tsafe_send, METH_O, NULL},
     {NULL, NULL, 0, NULL}
 };

@@ -8,7 +8,7 @@ into one callback; a send after the callback ran gives another.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._ffi import fast, lib
 from .error import AsyncError, HandleClosedError, raise_for
@@ -18,7 +18,7 @@ from .loop import Loop
 __all__ = ["Async"]
 
 
-_fast_send = fast.get("async_send")
+_c_send = fast["HandleBase"].__dict__["_async_send"] if "HandleBase" in fast else None
 
 
 class Async(Handle):
@@ -33,19 +33,22 @@ class Async(Handle):
         self._send_lock = threading.Lock()
         Handle.__init__(self, loop, callback)
 
-    def send(self) -> None:
-        """Wake the loop; safe from any thread. Raises HandleClosedError once closed."""
+    def _send(self) -> None:
+        """Wake the loop; safe from any thread. Raises HandleClosedError once closed.
+
+        :meth:`send` on PyPy; on CPython ``send`` is HandleBase's C ``_async_send``,
+        which calls this for a closed handle."""
         with self._send_lock:
             if self._closed or self._ptr is None:
                 raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
-            if _fast_send is not None:  # CPython: the GIL kept (see _ffi.fast)
-                err = _fast_send(self._ptr)
-                if err is NotImplemented:
-                    err = lib.uvffi_async_send(self._ptr)
-            else:
-                err = lib.uvffi_async_send(self._ptr)
+            err = lib.uvffi_async_send(self._ptr)
         if err:
             raise_for(err, AsyncError)
+
+    if TYPE_CHECKING or _c_send is None:
+        send = _send
+    else:
+        send = _c_send
 
     def close(self, callback: Optional[Callable[[Any], Any]] = None) -> None:
         """Close the handle; later sends raise HandleClosedError."""
