@@ -308,3 +308,16 @@ def test_timer_start_and_close_from_another_thread_while_running_raise(loop) -> 
     assert len(errors) == 2 and not t.closed and not t.active
     t.close()
     loop.run()
+
+
+def test_async_send_is_a_c_method_and_closed_sends_raise(loop) -> None:
+    assert uvffi.Async.send is fast["HandleBase"].__dict__["_async_send"]
+    fired: list = []
+    a = uvffi.Async(loop, lambda h: (fired.append(h), h.close()))
+    a.send()
+    loop.run()
+    assert fired == [a]
+    with pytest.raises(uvffi.error.HandleClosedError):
+        a.send()
+    with pytest.raises(TypeError):
+        a.send(1)  # type: ignore[call-arg]
