@@ -257,7 +257,7 @@ def make_ffibuilder() -> FFI:
     kwargs: dict = {
         "include_dirs": [str(GLUE_DIR)],
         # The glue is #included, not compiled apart: rebuild when it changes.
-        "depends": [str(GLUE_DIR / "_glue.c"), str(GLUE_DIR / "_bases.c")],
+        "depends": [str(GLUE_DIR / n) for n in ("_glue.c", "_bases.c", "_threadsafe.c")],
         "extra_compile_args": [
             "-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function",
             "-Werror=implicit-function-declaration",

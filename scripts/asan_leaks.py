@@ -33,7 +33,8 @@ def owner(frames: list[str]) -> str:
         where = m.group(2) + m.group(3)
         if "libasan" in where or "asan_" in m.group(2) or "__interceptor" in m.group(2):
             continue
-        if "/_uv." in where or "_glue.c" in where or "_bases.c" in where or "/vendor/libuv/" in where:
+        ours = ("/_uv.", "_glue.c", "_bases.c", "_threadsafe.c", "/vendor/libuv/")
+        if any(o in where for o in ours):
             return "uvffi"
         if INTERPRETER.search(where):
             return "other"

@@ -54,6 +54,7 @@ static PyObject *uvffi__s_loop_run; /* interned "_run": Loop's Python run */
 static PyObject *uvffi__s_close_py; /* interned "_close": Handle's Python close */
 static PyObject *uvffi__s_start_py; /* interned "_start": Timer's Python start */
 static PyObject *uvffi__s_send_py;  /* interned "_send": Async's Python send */
+static PyObject *uvffi__s_tsafe_py; /* interned "_call_soon_threadsafe": Loop's Python one */
 static unsigned long uvffi__main_ident; /* threading.main_thread().ident */
 
 #define UVFFI_SETREF(field, value) \
@@ -392,6 +393,34 @@ slow:  /* self._run(*args, **kwargs), which raises the proper errors */
     return uvffi__call_py(uvffi__s_loop_run, o, a, nargsf, kwnames);
 }
 
+/* Loop.call_soon_threadsafe(fn, *args) once the loop has its C queue (_threadsafe.c);
+ * before that (the first call makes the queue), Loop._call_soon_threadsafe. */
+static PyTypeObject uvffi__TsafeQueue;
+static PyObject *uvffi__tsq_push(PyObject *o, PyObject *loop_o, PyObject *fn, PyObject *args);
+
+static PyObject *uvffi__lobj_call_soon_threadsafe(PyObject *o, PyObject *const *a, size_t nargsf,
+                                                  PyObject *kwnames)
+{
+    uvffi__lobj_t *self = (uvffi__lobj_t *)o;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf);
+    PyObject *args, *r, *q = self->threadsafe;
+    if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || n < 1 || q == NULL ||
+        Py_TYPE(q) != &uvffi__TsafeQueue)
+        return uvffi__call_py(uvffi__s_tsafe_py, o, a, nargsf, kwnames);
+    args = PyTuple_New(n - 1);
+    if (args == NULL)
+        return NULL;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Py_INCREF(a[i]);
+        PyTuple_SET_ITEM(args, i - 1, a[i]);
+    }
+    Py_INCREF(q);  /* the queue outlives the call, whatever Python code the future's creation runs */
+    r = uvffi__tsq_push(q, o, a[0], args);
+    Py_DECREF(q);
+    Py_DECREF(args);
+    return r;
+}
+
 static int uvffi__lobj_traverse(PyObject *o, visitproc visit, void *arg)
 {
     uvffi__lobj_t *self = (uvffi__lobj_t *)o;
@@ -432,6 +461,12 @@ static PyMemberDef uvffi__lobj_members[] = {
 };
 
 static PyMethodDef uvffi__lobj_methods[] = {
+    {"call_soon_threadsafe", (PyCFunction)(void (*)(void))uvffi__lobj_call_soon_threadsafe,
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_soon_threadsafe(fn, *args)\n--\n\n"
+     "Run ``fn(*args)`` on the loop's thread; safe from any thread. Returns a\n"
+     ":class:`concurrent.futures.Future` with ``fn``'s result or exception (see\n"
+     "uvffi.threadsafe)."},
     {"run", (PyCFunction)(void (*)(void))uvffi__lobj_run, METH_FASTCALL | METH_KEYWORDS,
      "run(mode=RUN_DEFAULT)\n--\n\n"
      "Run the loop: ``RUN_DEFAULT`` until nothing is left to do, ``RUN_ONCE``\n"
@@ -467,7 +502,8 @@ static int uvffi__bases_install(PyObject *dict, unsigned long main_ident)
         uvffi__s_close_py = PyUnicode_InternFromString("_close");
         uvffi__s_start_py = PyUnicode_InternFromString("_start");
         uvffi__s_send_py = PyUnicode_InternFromString("_send");
-        if (uvffi__s_send_py == NULL || uvffi__s_init == NULL || uvffi__s_kind == NULL || uvffi__s_loop_run == NULL ||
+        uvffi__s_tsafe_py = PyUnicode_InternFromString("_call_soon_threadsafe");
+        if (uvffi__s_send_py == NULL || uvffi__s_tsafe_py == NULL || uvffi__s_init == NULL || uvffi__s_kind == NULL || uvffi__s_loop_run == NULL ||
             uvffi__s_close_py == NULL || uvffi__s_start_py == NULL)
             return -1;
     }

@@ -1245,18 +1245,6 @@ static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ss
     return uvffi__result(uvffi__handle_close(h, 1));
 }
 
-/* loop_tsafe_send(lp): wake the loop for call_soon_threadsafe with the GIL kept.
- * cffi's lib.uvffi_loop_tsafe_send released it, and the woken loop thread took it
- * while the sender still held the queue's lock: two more thread switches per call. */
-static PyObject *uvffi__fast_loop_tsafe_send(PyObject *m, PyObject *lpo)
-{
-    uvffi_loop_t *lp;
-    (void)m;
-    if ((lp = uvffi__cptr(lpo, uvffi__ct_loop)) == NULL)
-        UVFFI_FAST_DECLINE();
-    return uvffi__result(uv_async_send(&lp->tsafe));
-}
-
 /* base_on_closed(Handle._on_closed): enables uvffi__hobj_closed (see uvffi__close_cb) */
 static PyObject *uvffi__fast_base_on_closed(PyObject *m, PyObject *fn)
 {
@@ -1282,6 +1270,9 @@ static PyObject *uvffi__fast_run(PyObject *m, PyObject *const *a, Py_ssize_t n)
     return PyLong_FromLong(uvffi__run_held(lp, (int)mode));
 }
 
+#include "_bases.c"
+#include "_threadsafe.c"
+
 static PyMethodDef uvffi__fast_methods[] = {
     {"handle_new", (PyCFunction)(void (*)(void))uvffi__fast_handle_new, METH_FASTCALL, NULL},
     {"work_queue", (PyCFunction)(void (*)(void))uvffi__fast_work_queue, METH_FASTCALL, NULL},
@@ -1291,11 +1282,10 @@ static PyMethodDef uvffi__fast_methods[] = {
     {"handle_close", (PyCFunction)(void (*)(void))uvffi__fast_handle_close, METH_FASTCALL, NULL},
     {"run", (PyCFunction)(void (*)(void))uvffi__fast_run, METH_FASTCALL, NULL},
     {"base_on_closed", uvffi__fast_base_on_closed, METH_O, NULL},
-    {"loop_tsafe_send", uvffi__fast_loop_tsafe_send, METH_O, NULL},
+    {"tsafe_setup", (PyCFunction)(void (*)(void))uvffi__fast_tsafe_setup, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL}
 };
 
-#include "_bases.c"
 
 #endif /* !UVFFI_PYPY */
 
@@ -1328,7 +1318,7 @@ int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uin
                 ok = 0;
             Py_XDECREF(f);
         }
-        if (ok && uvffi__bases_install((PyObject *)dict, main_ident) < 0)
+        if (ok && (uvffi__bases_install((PyObject *)dict, main_ident) < 0 || uvffi__tsq_install((PyObject *)dict) < 0))
             ok = 0;
         if (!ok)
             PyErr_Clear();

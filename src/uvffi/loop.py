@@ -236,7 +236,7 @@ class Loop(_Base):
         not running, then next-tick callbacks queued outside any callback."""
         q = self._threadsafe
         if q is not None and q.pending:
-            q.run_batch(self)
+            _run_batch(self)
         s = self._scheduler
         if s is not None and s._ticks:
             s.run_ticks()
@@ -363,7 +363,7 @@ class Loop(_Base):
 
     # -- threads ----------------------------------------------------------
 
-    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+    def _call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
         """Run ``fn(*args)`` on the loop's thread; safe from any thread.
 
         Returns a :class:`concurrent.futures.Future` with ``fn``'s result or exception.
@@ -375,6 +375,9 @@ class Loop(_Base):
         """
         q = self._threadsafe  # the body of threadsafe.call_soon_threadsafe, one frame less
         return (q if q is not None else _queue_of(self)).submit(self, fn, args)
+
+    if TYPE_CHECKING or _Base is _LoopState:
+        call_soon_threadsafe = _call_soon_threadsafe
 
     # -- thread pool ------------------------------------------------------
 
@@ -404,7 +407,7 @@ class Loop(_Base):
         if self._running:
             raise RuntimeError("cannot close a running loop")
         lp = self._lp
-        _queue_of(self).close()  # refuse call_soon_threadsafe from now on, cancel what is queued
+        _close_queue(self)  # refuse call_soon_threadsafe from now on, cancel what is queued
         self._running = True
         try:
             # First uvffi's user handles, until queued work has finished too: the
@@ -487,5 +490,7 @@ if hasattr(__import__("os"), "register_at_fork"):
 
 # At the end: work.py and threadsafe.py need nothing from this module at import time; a
 # local import in queue_work() or call_soon_threadsafe() costs an import statement per call.
+from .threadsafe import close_queue as _close_queue  # noqa: E402
 from .threadsafe import queue_of as _queue_of  # noqa: E402
+from .threadsafe import run_batch as _run_batch  # noqa: E402
 from .work import WorkRequest as _WorkRequest  # noqa: E402

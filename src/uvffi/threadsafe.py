@@ -4,7 +4,9 @@ Built the way Node's tick is described in the source documents (seed 002):
 other threads push ``(future, fn, args)`` on a locked queue and wake the loop
 through one internal ``uv_async_t`` per loop; the loop thread swaps the whole
 queue out under the lock and runs that batch in order, outside the lock. Calls
-made after the swap land in a fresh queue and cause another wakeup.
+made after the swap land in a fresh queue and cause another wakeup. (On CPython
+the queue is in C, ``_threadsafe.c``, where the GIL is the lock; the batch is run
+here in both cases. The futures are :class:`~uvffi.lazy_future.LazyFuture`.)
 
 - The wakeup is sent only when the queue goes from empty to non-empty: libuv
   coalesces sends anyway (seed 001), and the batch drains everything queued.
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from ._ffi import fast, lib
 from .error import LoopClosedError, raise_for
@@ -36,22 +38,25 @@ from .lazy_future import LazyFuture, run_call
 if TYPE_CHECKING:
     from .loop import Loop
 
-__all__ = ["ThreadsafeQueue", "call_soon_threadsafe", "run_batch"]
+__all__ = ["ThreadsafeQueue", "call_soon_threadsafe", "run_batch", "close_queue", "queue_of"]
 
 _Call = Tuple["Future[Any]", Callable[..., Any], Tuple[Any, ...]]
 _create_lock = threading.Lock()
-_fast_send = fast.get("loop_tsafe_send")
 # A Future with no Condition until someone observes it (lazy_future.py): the hand-off's
 # critical path creates and settles one per call.
 _new_future: Callable[[], "Future[Any]"] = LazyFuture if LAZY_FUTURES else Future
 
 
 class ThreadsafeQueue:
-    """The per-loop queue behind :meth:`Loop.call_soon_threadsafe`."""
+    """The per-loop queue behind :meth:`Loop.call_soon_threadsafe`, in Python (PyPy).
+
+    On CPython the queue is ``uvffi._uv.ThreadsafeQueue`` (``_threadsafe.c``), with
+    the same five operations and no lock (the GIL covers each one). Either way
+    :func:`run_batch` runs what :meth:`take` returns."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._calls: List[_Call] = []  # swapped out whole by run_batch: a list is enough
+        self._calls: List[_Call] = []  # swapped out whole by take(): a list is enough
         self._closed = False
 
     def submit(self, loop: "Loop", fn: Callable[..., Any], args: Tuple[Any, ...]) -> "Future[Any]":
@@ -65,11 +70,8 @@ class ThreadsafeQueue:
             calls = self._calls
             calls.append((fut, fn, args))
             if len(calls) == 1:
-                # Under the lock: close() cannot free the loop meanwhile. With the GIL kept
-                # (CPython), so the woken loop thread does not take it while we hold the lock.
-                err = _fast_send(loop._lp) if _fast_send is not None else NotImplemented
-                if err is NotImplemented:
-                    err = lib.uvffi_loop_tsafe_send(loop._lp)
+                # Under the lock: close() cannot free the loop meanwhile.
+                err = lib.uvffi_loop_tsafe_send(loop._lp)
                 if err:
                     calls.pop()
                     raise_for(err)
@@ -80,46 +82,41 @@ class ThreadsafeQueue:
         """How many calls wait for the loop thread."""
         return len(self._calls)
 
-    def run_batch(self, loop: "Loop") -> None:
-        """On the loop thread: swap the queue out and run that batch, in order."""
-        lock = self._lock
-        lock.acquire()
-        calls = self._calls
-        if not calls:
-            lock.release()
-            return
-        self._calls = []
-        lock.release()
-        sched = loop._scheduler
-        for i, (fut, fn, args) in enumerate(calls):
-            exc = run_call(fut, fn, args)
-            if exc is not None and not isinstance(exc, Exception):
-                # KeyboardInterrupt/SystemExit also stop the loop, as from any callback;
-                # the rest of the batch goes back to the front of the queue.
-                with lock:
-                    self._calls = calls[i + 1:] + self._calls
-                loop._handle_error(exc)
-                return
-            if sched is not None and sched._ticks:
-                sched.run_ticks()
+    def take(self) -> Optional[List[_Call]]:
+        """On the loop thread: the queued calls, leaving the queue empty; None if none."""
+        with self._lock:
+            calls = self._calls
+            if not calls:
+                return None
+            self._calls = []
+        return calls
 
-    def close(self) -> None:
-        """The loop is closing: refuse new calls, cancel the futures of queued ones."""
+    def requeue(self, calls: List[_Call]) -> None:
+        """On the loop thread: put ``calls`` back in front of the queue."""
+        with self._lock:
+            self._calls = calls + self._calls
+
+    def close(self) -> List[_Call]:
+        """Refuse new calls from now on; returns the calls that were queued."""
         with self._lock:
             self._closed = True
             calls, self._calls = self._calls, []
-        for fut, _fn, _args in calls:
-            fut.cancel()
+        return calls
 
 
-def queue_of(loop: "Loop") -> ThreadsafeQueue:
+_Queue: Callable[[], Any] = fast.get("ThreadsafeQueue") or ThreadsafeQueue
+if "tsafe_setup" in fast:
+    fast["tsafe_setup"](_new_future, LoopClosedError, raise_for)
+
+
+def queue_of(loop: "Loop") -> Any:
     """The loop's queue, created on first use (from any thread)."""
     q = loop._threadsafe
     if q is None:
         with _create_lock:
             q = loop._threadsafe
             if q is None:
-                q = loop._threadsafe = ThreadsafeQueue()
+                q = loop._threadsafe = _Queue()
     return q
 
 
@@ -137,7 +134,28 @@ def call_soon_threadsafe(loop: "Loop", fn: Callable[..., Any], *args: Any) -> "F
 
 
 def run_batch(loop: "Loop") -> None:
-    """The loop's internal async fired (C calls this with the GIL): run the batch."""
+    """On the loop thread (C calls this when the loop's internal async fired, and
+    ``Loop.run`` before the first phase): run the queued calls, in order."""
     q = loop._threadsafe
-    if q is not None:
-        q.run_batch(loop)
+    if q is None:
+        return
+    calls = q.take()
+    if calls is None:
+        return
+    sched = loop._scheduler
+    for i, (fut, fn, args) in enumerate(calls):
+        exc = run_call(fut, fn, args)
+        if exc is not None and not isinstance(exc, Exception):
+            # KeyboardInterrupt/SystemExit also stop the loop, as from any callback;
+            # the rest of the batch goes back to the front of the queue.
+            q.requeue(calls[i + 1:])
+            loop._handle_error(exc)
+            return
+        if sched is not None and sched._ticks:
+            sched.run_ticks()
+
+
+def close_queue(loop: "Loop") -> None:
+    """The loop is closing: refuse new calls, cancel the futures of queued ones."""
+    for fut, _fn, _args in queue_of(loop).close():
+        fut.cancel()
