@@ -7,7 +7,9 @@ Runs each workload with N and 2N operations under ``valgrind --tool=callgrind`` 
 ``(Ir(2N) - Ir(N)) / N``: the instructions of one operation, without interpreter start-up.
 The module must import with the current PYTHONPATH (for uvffi: PYTHONPATH=src). Workloads:
 check (per callback, 100 Check handles), idle (per loop iteration), timer (one-shot timer
-create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python).
+create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
+round trip of the benchmark's Async and call_soon_threadsafe ping-pong between two threads; for
+pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000}
+WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000}
 
 CHILD = r'''
 import importlib, sys
@@ -55,6 +57,11 @@ elif w == "nowait":
     keep = uv.Idle(loop)
     for _ in range(n):
         loop.run(uv.UV_RUN_NOWAIT)
+elif w in ("async", "threadsafe"):  # both threads' instructions (callgrind runs one at a time)
+    import gc
+    from uvffi import bench
+    gc.disable()
+    (bench._uv_async_pingpong if w == "async" else bench._uv_threadsafe_pingpong)(uv, n)
 '''
 
 
