@@ -97,7 +97,7 @@ def test_handle_init_on_another_threads_running_loop_raises(loop) -> None:
     assert loop.handles == []
 
 
-def test_deleted_private_attributes_raise_attribute_error_not_crash(loop) -> None:
+def test_deleted_or_replaced_private_attributes_raise_or_are_ignored_not_crash(loop) -> None:
     t = uvffi.Timer(loop)
     del t._callback
     with pytest.raises(AttributeError):
@@ -107,11 +107,22 @@ def test_deleted_private_attributes_raise_attribute_error_not_crash(loop) -> Non
     loop.run()
     assert t.closed
     u = uvffi.Timer(loop)
-    del u._ptr
-    with pytest.raises(AttributeError):
-        u.close()
-    del u  # the finaliser finds no pointer: the handle stays open, nothing crashes
+    first = u._ptr
+    del u._ptr  # the cffi pointer is made again from the C handle on the next read
+    assert u._ptr == first
+    u._ptr = None  # the C methods go by the C handle; the Python ones see a closed handle
+    u.start(lambda h: None, 10, 0)
+    with pytest.raises(uvffi.error.HandleClosedError):
+        u.stop()
+    u.close()
+    loop.run()
+    assert u.closed and loop.handles == []
+    v = uvffi.Timer(loop)
+    v._ptr = None
+    del v  # the finaliser goes by the C handle too: closed on the loop, no dangling pointer
     gc.collect()
+    loop.run(uvffi.RUN_NOWAIT)
+    assert loop.handles == []
     lp = uvffi.Loop()
     del lp._closed
     with pytest.raises(AttributeError):
@@ -120,16 +131,14 @@ def test_deleted_private_attributes_raise_attribute_error_not_crash(loop) -> Non
     lp.close()
 
 
-def test_foreign_pointer_in_ptr_is_ignored_by_the_finaliser(loop) -> None:
+def test_foreign_value_in_ptr_raises_in_python_methods_only(loop) -> None:
     t = uvffi.Timer(loop)
-    real = t._ptr
     t._ptr = 12345
     with pytest.raises(TypeError):
-        t.close()
-    t._ptr = real
-    t.close()
+        t.ref = False  # a Python method: cffi refuses the int
+    t.close()  # a C method: goes by the C handle
     loop.run()
-    assert t._ptr is None
+    assert t._ptr is None and t.closed
 
 
 def test_inactive_handle_in_a_cycle_through_its_callback_is_collected(loop) -> None:

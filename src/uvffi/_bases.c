@@ -27,7 +27,8 @@
 
 typedef struct {
     PyObject_HEAD
-    PyObject *ptr;      /* _ptr: the cffi "uvffi_handle_t *"; None once closed */
+    PyObject *ptr;      /* _ptr: the cffi "uvffi_handle_t *", made on first read from raw
+                         * (NULL: not made yet); None once closed */
     PyObject *loop;     /* _loop */
     PyObject *callback; /* _callback: keeps the callable C borrows alive */
     PyObject *close_cb; /* _close_cb */
@@ -74,7 +75,7 @@ static PyObject *uvffi__hobj_new(PyTypeObject *type, PyObject *args, PyObject *k
     self = (uvffi__hobj_t *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    Py_INCREF(Py_None); self->ptr = Py_None;
+    self->ptr = NULL;  /* _ptr reads as None while raw is NULL */
     Py_INCREF(Py_None); self->loop = Py_None;
     Py_INCREF(Py_None); self->callback = Py_None;
     Py_INCREF(Py_None); self->close_cb = Py_None;
@@ -87,12 +88,13 @@ static int uvffi__hobj_init(PyObject *o, PyObject *args, PyObject *kw)
 {
     uvffi__hobj_t *self = (uvffi__hobj_t *)o;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *loop, *cb, *kind_o, *ptr, *meth, *r;
+    PyObject *loop, *cb, *kind_o, *meth, *r;
     uvffi__lobj_t *lo;
     uvffi_loop_t *lp;
     uvffi_handle_t *h;
     long kind;
-    if ((kw != NULL && PyDict_GET_SIZE(kw) != 0) || n < 1 || n > 2 || self->ptr != Py_None)
+    if ((kw != NULL && PyDict_GET_SIZE(kw) != 0) || n < 1 || n > 2 || self->raw != NULL ||
+        (self->ptr != NULL && self->ptr != Py_None))
         goto slow;
     loop = PyTuple_GET_ITEM(args, 0);
     cb = n == 2 ? PyTuple_GET_ITEM(args, 1) : Py_None;
@@ -109,19 +111,14 @@ static int uvffi__hobj_init(PyObject *o, PyObject *args, PyObject *kw)
         PyErr_Clear();
         goto slow;
     }
+    /* binds: self->raw = h; _ptr's cffi pointer is made only if Python reads it */
     h = uvffi__handle_new(lp, (int)kind, (uintptr_t)o, cb == Py_None ? 0 : (uintptr_t)cb, 1);
     if (h == NULL)  /* the Python path fails the same way, and raises the right error */
         goto slow;
-    ptr = _cffi_from_c_pointer((char *)h, uvffi__ct_handle);
-    if (ptr == NULL) {  /* no Python object will own it: close and free it on the loop */
-        PyErr_Clear();
-        uvffi_handle_abandon(h);
-        goto slow;
-    }
     UVFFI_SETREF(self->loop, loop);
     if (cb != Py_None)
         UVFFI_SETREF(self->callback, cb);
-    Py_XSETREF(self->ptr, ptr);
+    Py_CLEAR(self->ptr);
     return 0;
 slow:
     meth = PyObject_GetAttr(o, uvffi__s_init);
@@ -208,8 +205,7 @@ static PyObject *uvffi__hobj_close(PyObject *o, PyObject *const *a, size_t nargs
     PyObject *cb = n == 1 ? a[0] : Py_None;
     uvffi_handle_t *h;
     if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || n > 1 || self->closed != Py_False ||
-        (cb != Py_None && !PyCallable_Check(cb)) || self->ptr == NULL ||
-        (h = uvffi__cptr(self->ptr, uvffi__ct_handle)) == NULL || uvffi__handle_close(h, 1) != 0)
+        (cb != Py_None && !PyCallable_Check(cb)) || (h = self->raw) == NULL || uvffi__handle_close(h, 1) != 0)
         return uvffi__call_py(uvffi__s_close_py, o, a, nargsf, kwnames);
     if (cb != Py_None)
         UVFFI_SETREF(self->close_cb, cb);
@@ -225,7 +221,7 @@ static PyObject *uvffi__hobj_timer_start(PyObject *o, PyObject *const *a, size_t
     uvffi_handle_t *h;
     uint64_t t, r;
     if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || PyVectorcall_NARGS(nargsf) != 3 ||
-        self->ptr == NULL || (h = uvffi__cptr(self->ptr, uvffi__ct_handle)) == NULL || h->kind != UVFFI_TIMER ||
+        (h = self->raw) == NULL || h->kind != UVFFI_TIMER ||
         !PyCallable_Check(a[0]) || uvffi__to_ms(a[1], &t) || uvffi__to_ms(a[2], &r) ||
         uvffi__timer_start(h, (uintptr_t)a[0], t, r, 1) != 0)
         return uvffi__call_py(uvffi__s_start_py, o, a, nargsf, kwnames);
@@ -242,8 +238,7 @@ static PyObject *uvffi__hobj_async_send(PyObject *o, PyObject *const *a, size_t 
     uvffi__hobj_t *self = (uvffi__hobj_t *)o;
     uvffi_handle_t *h;
     if ((kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) || PyVectorcall_NARGS(nargsf) != 0 ||
-        self->closed != Py_False || self->ptr == NULL || (h = uvffi__cptr(self->ptr, uvffi__ct_handle)) == NULL ||
-        h->kind != UVFFI_ASYNC || h->self == 0 || uv_is_closing(&h->uv.handle) || uv_async_send(&h->uv.async) != 0)
+        self->closed != Py_False || (h = self->raw) == NULL || h->kind != UVFFI_ASYNC || h->self == 0 || uv_is_closing(&h->uv.handle) || uv_async_send(&h->uv.async) != 0)
         return uvffi__call_py(uvffi__s_send_py, o, a, nargsf, kwnames);
     Py_RETURN_NONE;
 }
@@ -293,8 +288,37 @@ static void uvffi__hobj_dealloc(PyObject *o)
     Py_TYPE(o)->tp_free(o);
 }
 
+/* _ptr: the cffi pointer for the Python methods' lib.* calls, made on first read
+ * (the C methods use raw: most handles never need one). */
+static PyObject *uvffi__hobj_get_ptr(PyObject *o, void *closure)
+{
+    uvffi__hobj_t *self = (uvffi__hobj_t *)o;
+    (void)closure;
+    if (self->ptr == NULL) {
+        if (self->raw == NULL)
+            Py_RETURN_NONE;
+        self->ptr = _cffi_from_c_pointer((char *)self->raw, uvffi__ct_handle);
+        if (self->ptr == NULL)
+            return NULL;
+    }
+    Py_INCREF(self->ptr);
+    return self->ptr;
+}
+
+static int uvffi__hobj_set_ptr(PyObject *o, PyObject *value, void *closure)
+{
+    (void)closure;
+    Py_XINCREF(value);
+    Py_XSETREF(((uvffi__hobj_t *)o)->ptr, value);  /* del: made again from raw on the next read */
+    return 0;
+}
+
+static PyGetSetDef uvffi__hobj_getset[] = {
+    {"_ptr", uvffi__hobj_get_ptr, uvffi__hobj_set_ptr, "the cffi uvffi_handle_t *, None once closed", NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
 static PyMemberDef uvffi__hobj_members[] = {
-    {"_ptr", T_OBJECT_EX, offsetof(uvffi__hobj_t, ptr), 0, "the cffi uvffi_handle_t *, None once closed"},
     {"_loop", T_OBJECT_EX, offsetof(uvffi__hobj_t, loop), 0, "the handle's Loop"},
     {"_callback", T_OBJECT_EX, offsetof(uvffi__hobj_t, callback), 0, "the callback while started"},
     {"_close_cb", T_OBJECT_EX, offsetof(uvffi__hobj_t, close_cb), 0, "the close callback"},
@@ -316,6 +340,7 @@ static PyTypeObject uvffi__HandleBase = {
     .tp_dealloc = uvffi__hobj_dealloc,
     .tp_free = PyObject_GC_Del,
     .tp_members = uvffi__hobj_members,
+    .tp_getset = uvffi__hobj_getset,
     .tp_methods = uvffi__hobj_methods,
 };
 
