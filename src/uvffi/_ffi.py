@@ -45,7 +45,9 @@ which keep the GIL and skip cffi's argument conversion. Each returns None
 (success), a negative error code, or NotImplemented (argument not handled: take
 the ordinary ``lib`` path). Also ``HandleBase`` and ``LoopBase``, the C base
 classes of :class:`~uvffi.handle.Handle` and :class:`~uvffi.loop.Loop`
-(``_bases.c``). Empty on PyPy, or if the C glue did not recognise cffi's
+(``_bases.c``), ``ThreadsafeQueue``, call_soon_threadsafe's queue
+(``_threadsafe.c``, set up by :mod:`uvffi.threadsafe` through ``tsafe_setup``),
+and ``base_on_closed``. Empty on PyPy, or if the C glue did not recognise cffi's
 pointer objects."""
 
 if not PYPY:
