@@ -293,13 +293,18 @@ static void uvffi__hobj_dealloc(PyObject *o)
 static PyObject *uvffi__hobj_get_ptr(PyObject *o, void *closure)
 {
     uvffi__hobj_t *self = (uvffi__hobj_t *)o;
+    PyObject *made;
     (void)closure;
     if (self->ptr == NULL) {
         if (self->raw == NULL)
             Py_RETURN_NONE;
-        self->ptr = _cffi_from_c_pointer((char *)self->raw, uvffi__ct_handle);
-        if (self->ptr == NULL)
+        made = _cffi_from_c_pointer((char *)self->raw, uvffi__ct_handle);
+        if (made == NULL)
             return NULL;
+        if (self->ptr == NULL)  /* the allocation may have let another thread make one */
+            self->ptr = made;
+        else
+            Py_DECREF(made);
     }
     Py_INCREF(self->ptr);
     return self->ptr;
