@@ -20,6 +20,7 @@ before a hook's ``try`` (a signal handler's ``KeyboardInterrupt`` can be).
 from __future__ import annotations
 
 import sys
+import threading
 import traceback
 from types import TracebackType
 from typing import Any
@@ -36,6 +37,34 @@ _from_handle = ffi.from_handle
 # handle value (an int) -> object: the objects C holds a reference to. C keeps an object
 # at most once at a time (h->kept; a work request once from queue to done).
 _kept: dict[int, Any] = {}
+_kept_lock = threading.Lock()  # loops in several threads keep and release
+_deleted = 0
+_REBUILD = 256
+
+
+def _keep(value: int, obj: Any) -> None:
+    """C holds a reference to ``obj`` (its handle value): keep it alive."""
+    with _kept_lock:
+        _kept[value] = obj
+
+
+def _unkeep(value: int) -> None:
+    """C dropped its reference: forget the object. PyPy 7.3.11's dict was seen to keep deleted
+    values reachable (an empty ``_kept`` whose referents were finished work requests, so their
+    closed loop outlived every collection; about 1 trial in 300 of a random queue/cancel/run/
+    close sequence), so the dict is rebuilt with only its live entries when it empties and every
+    ``_REBUILD`` deletions."""
+    global _kept, _deleted
+    with _kept_lock:
+        if _kept.pop(value, None) is None:
+            return
+        _deleted += 1
+        if not _kept:
+            _kept = {}
+            _deleted = 0
+        elif _deleted >= _REBUILD:
+            _kept = dict(_kept)
+            _deleted = 0
 
 
 def _resolve(value: int) -> Any:
@@ -90,9 +119,9 @@ def _finish(code: Any, value: Any, source: Any, args: dict[str, Any]) -> None:
     if source is None:
         return
     if code is _uvffi_py_keep.__code__:
-        _kept[value] = source
+        _keep(value, source)
     elif code is _uvffi_py_release.__code__:
-        _kept.pop(value, None)
+        _unkeep(value)
     elif code is _uvffi_py_closed.__code__ and getattr(source, "_ptr", None) is not None:
         on_closed(source)
     elif code is _uvffi_py_done.__code__ and getattr(source, "_req", None) is not None:
@@ -128,13 +157,13 @@ def _uvffi_py_closed(self: int) -> None:
 @ffi.def_extern(onerror=_onerror)
 def _uvffi_py_keep(self: int) -> None:
     """C now holds a reference to the object: keep it alive (C keeps each object once)."""
-    _kept[self] = _resolve(self)
+    _keep(self, _resolve(self))
 
 
 @ffi.def_extern(onerror=_onerror)
 def _uvffi_py_release(self: int) -> None:
     """C dropped its reference to the object."""
-    _kept.pop(self, None)
+    _unkeep(self)
 
 
 @ffi.def_extern(onerror=_onerror)
