@@ -134,6 +134,6 @@ def run_call(fut: "Future[Any]", fn: Callable[..., Any], args: Tuple[Any, ...]) 
     return None
 
 
-def new_future() -> "Future[Any]":
-    """A :class:`LazyFuture`, or a plain Future where its fields are not the known ones."""
-    return LazyFuture() if AVAILABLE else Future()
+new_future: Callable[[], "Future[Any]"] = LazyFuture if AVAILABLE else Future
+"""Make a future: a :class:`LazyFuture`, or a plain Future where its fields are not the known
+ones. The class itself (no wrapper frame): call_soon_threadsafe makes one per call."""

@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from ._ffi import fast, lib
 from .error import LoopClosedError, raise_for
-from .lazy_future import AVAILABLE as LAZY_FUTURES
-from .lazy_future import LazyFuture, run_call
+from .lazy_future import new_future, run_call
 
 if TYPE_CHECKING:
     from .loop import Loop
@@ -42,9 +41,6 @@ __all__ = ["ThreadsafeQueue", "call_soon_threadsafe", "run_batch", "close_queue"
 
 _Call = Tuple["Future[Any]", Callable[..., Any], Tuple[Any, ...]]
 _create_lock = threading.Lock()
-# A Future with no Condition until someone observes it (lazy_future.py): the hand-off's
-# critical path creates and settles one per call.
-_new_future: Callable[[], "Future[Any]"] = LazyFuture if LAZY_FUTURES else Future
 
 
 class ThreadsafeQueue:
@@ -63,7 +59,7 @@ class ThreadsafeQueue:
         """Queue ``fn(*args)`` for the loop thread and wake the loop; any thread."""
         if not callable(fn):
             raise TypeError("a callable is required")
-        fut: Future[Any] = _new_future()
+        fut: Future[Any] = new_future()
         with self._lock:
             if self._closed or loop._closed:
                 raise LoopClosedError("the loop is closed")
@@ -106,7 +102,7 @@ class ThreadsafeQueue:
 
 _Queue: Callable[[], Any] = fast.get("ThreadsafeQueue") or ThreadsafeQueue
 if "tsafe_setup" in fast:
-    fast["tsafe_setup"](_new_future, LoopClosedError, raise_for)
+    fast["tsafe_setup"](new_future, LoopClosedError, raise_for)
 
 
 def queue_of(loop: "Loop") -> Any:
