@@ -1225,25 +1225,18 @@ static PyObject *uvffi__fast_watcher_start(PyObject *m, PyObject *const *a, Py_s
     return uvffi__result(uvffi__watcher_start(h, (uintptr_t)a[1], 1));
 }
 
-/* handle_stop(ptr) */
-static PyObject *uvffi__fast_handle_stop(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    uvffi_handle_t *h;
-    (void)m;
-    if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL)
-        UVFFI_FAST_DECLINE();
-    return uvffi__result(uvffi__handle_stop(h, 1));
-}
-
-/* handle_close(ptr) */
-static PyObject *uvffi__fast_handle_close(PyObject *m, PyObject *const *a, Py_ssize_t n)
-{
-    uvffi_handle_t *h;
-    (void)m;
-    if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL)
-        UVFFI_FAST_DECLINE();
-    return uvffi__result(uvffi__handle_close(h, 1));
-}
+/* handle_stop(ptr), handle_close(ptr): the handle's pointer only */
+#define UVFFI_FAST_HANDLE_OP(name, op)                                  \
+    static PyObject *name(PyObject *m, PyObject *const *a, Py_ssize_t n) \
+    {                                                                   \
+        uvffi_handle_t *h;                                              \
+        (void)m;                                                        \
+        if (n != 1 || (h = uvffi__cptr(a[0], uvffi__ct_handle)) == NULL) \
+            UVFFI_FAST_DECLINE();                                       \
+        return uvffi__result(op(h, 1));                                 \
+    }
+UVFFI_FAST_HANDLE_OP(uvffi__fast_handle_stop, uvffi__handle_stop)
+UVFFI_FAST_HANDLE_OP(uvffi__fast_handle_close, uvffi__handle_close)
 
 /* base_on_closed(Handle._on_closed): enables uvffi__hobj_closed (see uvffi__close_cb) */
 static PyObject *uvffi__fast_base_on_closed(PyObject *m, PyObject *fn)
