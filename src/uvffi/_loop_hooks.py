@@ -25,19 +25,18 @@ def install() -> None:
     if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
         from ._pypy import _onerror  # a Ctrl-C at a hook's first bytecode is routed to the loop
 
-        @ffi.def_extern(onerror=_onerror)
-        def _uvffi_py_ticks(pyloop: int) -> None:
-            try:
-                on_ticks(ffi.from_handle(ffi.cast("void *", pyloop)))
-            except BaseException as exc:  # noqa: BLE001
-                ffi.from_handle(ffi.cast("void *", pyloop))._handle_error(exc)
+        def hook(on_loop: Any) -> Any:
+            # C passes the loop's cffi handle as `pyloop` (_onerror reads that argument).
+            def extern(pyloop: int) -> None:
+                try:
+                    on_loop(ffi.from_handle(ffi.cast("void *", pyloop)))
+                except BaseException as exc:  # noqa: BLE001
+                    ffi.from_handle(ffi.cast("void *", pyloop))._handle_error(exc)
 
-        @ffi.def_extern(onerror=_onerror)
-        def _uvffi_py_threadsafe(pyloop: int) -> None:
-            try:
-                on_threadsafe(ffi.from_handle(ffi.cast("void *", pyloop)))
-            except BaseException as exc:  # noqa: BLE001
-                ffi.from_handle(ffi.cast("void *", pyloop))._handle_error(exc)
+            return extern
+
+        ffi.def_extern(name="_uvffi_py_ticks", onerror=_onerror)(hook(on_ticks))
+        ffi.def_extern(name="_uvffi_py_threadsafe", onerror=_onerror)(hook(on_threadsafe))
 
     else:
         lib.uvffi_set_loop_hooks(id(on_ticks), id(on_threadsafe))
