@@ -1,5 +1,5 @@
 """The cffi build script: gets the pinned libuv, declares the C API, and compiles
-libuv's own sources plus uvffi's small C glue into the extension ``uvffi._uv``.
+libuv's own sources plus uvffi's C core (src/uvffi/_c/) into the extension ``uvffi._uv``.
 
 libuv is not ours, so it is never committed: ``vendor/libuv/PIN`` names the
 release and where it comes from (uvloop's sdist on PyPI, which carries libuv's
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -28,7 +29,7 @@ from cffi import FFI
 ROOT = Path(__file__).resolve().parent
 VENDOR = ROOT / "vendor" / "libuv"
 PIN = VENDOR / "PIN"
-GLUE_DIR = ROOT / "src" / "uvffi"
+C_DIR = ROOT / "src" / "uvffi" / "_c"
 
 # What of libuv's release tree we unpack (and ship in our sdist).
 KEEP = ("include/", "src/", "LICENSE", "LICENSE-extra", "CMakeLists.txt")
@@ -151,113 +152,31 @@ def fetch_libuv() -> None:
         raise BuildError(f"uvffi: {pin['archive']} holds no libuv under {pin['member']}.")
 
 
-CDEF = r"""
-typedef struct uv_loop_s uv_loop_t;
-typedef struct uv_handle_s uv_handle_t;
-typedef struct uvffi_loop_s uvffi_loop_t;
-typedef struct uvffi_handle_s uvffi_handle_t;
-typedef struct uvffi_work_s uvffi_work_t;
+def core_files() -> list[Path]:
+    """uvffi.h and the C files module.c includes, in its order (the registration list)."""
+    names = re.findall(r'^#include "([^"]+)"', (C_DIR / "module.c").read_text(), flags=re.M)
+    return [C_DIR / n for n in names] + [C_DIR / "module.c"]
 
-#define UV_RUN_DEFAULT ...
-#define UV_RUN_ONCE ...
-#define UV_RUN_NOWAIT ...
-#define UV_LOOP_BLOCK_SIGNAL ...
-#define UV_METRICS_IDLE_TIME ...
-#define UV_VERSION_HEX ...
-#define UVFFI_EWRONGTHREAD ...
-#define UVFFI_ECLOSED ...
-#define UVFFI_TIMER ...
-#define UVFFI_PREPARE ...
-#define UVFFI_CHECK ...
-#define UVFFI_IDLE ...
-#define UVFFI_ASYNC ...
-#define UVFFI_SIGNAL ...
 
-unsigned int uv_version(void);
-const char *uv_version_string(void);
-const char *uv_strerror(int err);
-const char *uv_err_name(int err);
-uv_loop_t *uv_default_loop(void);
-uint64_t uv_now(const uv_loop_t *);
-void uv_update_time(uv_loop_t *);
-int uv_loop_alive(const uv_loop_t *loop);
-int uv_backend_fd(const uv_loop_t *);
-int uv_backend_timeout(const uv_loop_t *);
-void uv_stop(uv_loop_t *);
-int uv_loop_fork(uv_loop_t *loop);
-uint64_t uv_hrtime(void);
+def cdef_text() -> str:
+    """The cffi declarations: the ``/*@cdef ... */`` blocks of the core's files, in
+    include order. Each declaration sits beside its definition."""
+    blocks = [m.group(1) for f in core_files() for m in CDEF_BLOCK.finditer(f.read_text())]
+    return "\n".join(blocks)
 
-uvffi_loop_t *uvffi_loop_new(uv_loop_t *existing, uintptr_t pyloop, int own);
-int uvffi_last_error(void);
-uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp);
-int uvffi_loop_check_thread(uvffi_loop_t *lp);
-int uvffi_run(uvffi_loop_t *lp, int mode);
-int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd);
-int uvffi_loop_wakeup_stop(uvffi_loop_t *lp);
-void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
-int uvffi_loop_free(uvffi_loop_t *lp);
-int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
-int uvffi_loop_stop(uvffi_loop_t *lp);
-int uvffi_loop_update_time(uvffi_loop_t *lp);
-int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value);
-int uvffi_metrics_info(uvffi_loop_t *lp, uint64_t *out);
-uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp);
 
-uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, uintptr_t callback);
-int uvffi_timer_start(uvffi_handle_t *h, uintptr_t callback, uint64_t timeout, uint64_t repeat);
-int uvffi_timer_again(uvffi_handle_t *h);
-int uvffi_watcher_start(uvffi_handle_t *h, uintptr_t callback);
-int uvffi_signal_start(uvffi_handle_t *h, uintptr_t callback, int signum);
-int uvffi_handle_stop(uvffi_handle_t *h);
-int uvffi_handle_close(uvffi_handle_t *h);
-void uvffi_handle_abandon(uvffi_handle_t *h);
-int uvffi_handle_set_ref(uvffi_handle_t *h, int ref);
-int uvffi_handle_active(uvffi_handle_t *h);
-int uvffi_handle_has_ref(uvffi_handle_t *h);
-int uvffi_handle_kept(uvffi_handle_t *h);
-uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h);
-int uvffi_async_send(uvffi_handle_t *h);
-uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h);
-int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat);
-uint64_t uvffi_timer_get_due_in(uvffi_handle_t *h);
-
-uvffi_work_t *uvffi_work_queue(uvffi_loop_t *lp, uintptr_t self);
-int uvffi_work_cancel(uvffi_work_t *w);
-
-void uvffi_loop_set_ticks(uvffi_loop_t *lp, int pending);
-int uvffi_loop_tsafe_send(uvffi_loop_t *lp);
-void uvffi_set_loop_hooks(uintptr_t on_ticks, uintptr_t on_tsafe);
-
-int uvffi_is_pypy(void);
-void uvffi_set_hooks(uintptr_t on_error, uintptr_t on_closed, uintptr_t on_work, uintptr_t on_done);
-int uvffi_fast_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, uintptr_t wsample,
-                       uintptr_t expect, unsigned long main_ident);
-int uvffi_errno_count(void);
-int uvffi_errno_code(int i);
-const char *uvffi_errno_name(int i);
-
-extern "Python" void _uvffi_py_call(uintptr_t self, uintptr_t callback, int kind, int arg);
-extern "Python" void _uvffi_py_closed(uintptr_t self);
-extern "Python" void _uvffi_py_release(uintptr_t self);
-extern "Python" void _uvffi_py_keep(uintptr_t self);
-extern "Python" void _uvffi_py_work(uintptr_t self);
-extern "Python" void _uvffi_py_done(uintptr_t self, int status);
-extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
-extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self);
-extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
-extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
-"""
+CDEF_BLOCK = re.compile(r"/\*@cdef\n(.*?)\*/", re.S)
 
 
 def make_ffibuilder() -> FFI:
     """Declare the API and the sources; fetch libuv first unless the system's is used."""
     builder = FFI()
-    builder.cdef(CDEF)
+    builder.cdef(cdef_text())
     use_system = os.environ.get("UVFFI_USE_SYSTEM_LIBUV", "") not in ("", "0")
     kwargs: dict = {
-        "include_dirs": [str(GLUE_DIR)],
-        # The glue is #included, not compiled apart: rebuild when it changes.
-        "depends": [str(GLUE_DIR / n) for n in ("_glue.c", "_bases.c", "_threadsafe.c")],
+        "include_dirs": [str(C_DIR)],
+        # The core is #included, not compiled apart: rebuild when it changes.
+        "depends": [str(p) for p in sorted(C_DIR.glob("*.[ch]"))],
         "extra_compile_args": [
             "-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function",
             "-Werror=implicit-function-declaration",
@@ -276,7 +195,7 @@ def make_ffibuilder() -> FFI:
         kwargs["libraries"] = ["uv"]
         if sys.platform.startswith("linux"):
             # The glue's symbols stay private with the system libuv too.
-            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+            kwargs["extra_link_args"] = [f"-Wl,--version-script={C_DIR / 'exports.map'}"]
     else:
         fetch_libuv()
         unix = UNIX_SOURCES + (DARWIN_SOURCES if sys.platform == "darwin" else LINUX_SOURCES)
@@ -286,11 +205,11 @@ def make_ffibuilder() -> FFI:
         kwargs["libraries"] = ["pthread"] if sys.platform == "darwin" else ["dl", "rt", "pthread"]
         if sys.platform.startswith("linux"):
             # Export only the module's init symbols: libuv's stay private.
-            kwargs["extra_link_args"] = [f"-Wl,--version-script={GLUE_DIR / '_exports.map'}"]
+            kwargs["extra_link_args"] = [f"-Wl,--version-script={C_DIR / 'exports.map'}"]
     # Extra flags from the environment (sanitizer builds: scripts/asan).
     kwargs["extra_compile_args"] += shlex.split(os.environ.get("UVFFI_CFLAGS", ""))
     kwargs["extra_link_args"] = kwargs.get("extra_link_args", []) + shlex.split(os.environ.get("UVFFI_LDFLAGS", ""))
-    builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
+    builder.set_source("uvffi._uv", '#include <uv.h>\n#include "module.c"\n', **kwargs)
     return builder
 
 

@@ -33,7 +33,7 @@ def owner(frames: list[str]) -> str:
         where = m.group(2) + m.group(3)
         if "libasan" in where or "asan_" in m.group(2) or "__interceptor" in m.group(2):
             continue
-        ours = ("/_uv.", "_glue.c", "_bases.c", "_threadsafe.c", "/vendor/libuv/")
+        ours = ("/_uv.", "/uvffi/_c/", "/vendor/libuv/")
         if any(o in where for o in ours):
             return "uvffi"
         if INTERPRETER.search(where):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 
-OURS = re.compile(r"_uv\.cpython|/_uv\.|_glue\.c|vendor/libuv|uvffi_|uv__|\buv_")
+OURS = re.compile(r"_uv\.cpython|/_uv\.|/uvffi/_c/|vendor/libuv|uvffi_|uv__|\buv_")
 
 
 def main(paths: list[str]) -> int:

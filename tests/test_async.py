@@ -65,9 +65,25 @@ def test_send_after_close_raises(loop):
         a.send()
 
 
-def test_async_needs_a_callable(loop):
+def test_async_callback_must_be_callable_or_none(loop):
     with pytest.raises(TypeError):
-        uvffi.Async(loop, None)
+        uvffi.Async(loop, 42)  # type: ignore[arg-type]
+
+
+def test_async_without_callback_wakes_the_loop_and_calls_nothing(loop):
+    # pyuv allows Async(loop) and Async(loop, None): a send only makes the loop iterate
+    ticks: list = []
+    prepare = uvffi.Prepare(loop)
+    prepare.start(lambda h: ticks.append(1))
+    prepare.ref = False  # only the send may wake the loop
+    for a in (uvffi.Async(loop), uvffi.Async(loop, None)):
+        ticks.clear()
+        a.send()
+        loop.run(uvffi.RUN_ONCE)
+        assert ticks
+        a.close()
+    prepare.close()
+    loop.run()
 
 
 def test_sends_racing_close_never_crash(loop):

@@ -20,9 +20,9 @@ PYPY = platform.python_implementation() == "PyPy"
 
 def test_the_trampolines_match_the_interpreter():
     assert bool(lib.uvffi_is_pypy()) is PYPY
-    assert uvffi._ffi.PYPY is PYPY
+    assert uvffi._core.PYPY is PYPY
     if PYPY:  # every callback goes through the extern "Python" hooks
-        assert "uvffi._pypy" in sys.modules
+        assert "uvffi._core.pypy" in sys.modules
 
 
 def test_c_holds_no_object_once_everything_closed(loop):
@@ -51,9 +51,8 @@ def test_c_holds_no_object_once_everything_closed(loop):
         gc.collect()
     assert [r() for r in refs] == [None] * len(refs)
     if PYPY:
-        from uvffi import _pypy
 
-        assert not [obj for obj in _pypy._kept.values() if getattr(obj, "_loop", None) is loop]
+        assert loop._kept == {}  # PyPy: the objects C keeps live in their loop's dict
 
 
 def test_base_exception_from_a_hook_stops_the_loop(loop):
@@ -84,7 +83,7 @@ def test_metrics_glue_follows_the_libuv_it_was_built_with(loop):
 def interrupted_hook(hook, *args):
     """Call a PyPy hook as C would, with Ctrl-C landing on its first line (PyPy runs a pending
     signal handler at the next bytecode): return what cffi hands to the hook's onerror."""
-    from uvffi import _pypy
+    from uvffi._core import pypy as _pypy
 
     real = _pypy._resolve
     calls = []
@@ -110,25 +109,29 @@ def test_ctrl_c_at_a_hooks_first_line_still_closes_and_stops(loop):
     """Hooks interrupted before they did their work: the keep-alive is still taken, the close
     callback still runs (C frees the handle right after), and the loop stops with
     KeyboardInterrupt, re-raised from run()."""
-    from uvffi import _pypy
+    from uvffi._core import pypy as _pypy
 
     closed = []
     timer = uvffi.Timer(loop)
-    keep = ffi.new_handle(timer)  # what uvffi._ffi.ref passes C on PyPy (on CPython: id())
-    value = int(ffi.cast("uintptr_t", keep))
-    _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_keep, value))
-    assert _pypy._kept[value] is timer
+    keep, loop_keep = ffi.new_handle(timer), ffi.new_handle(loop)  # what C holds on PyPy
+    value, pyloop = int(ffi.cast("uintptr_t", keep)), int(ffi.cast("uintptr_t", loop_keep))
+    _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_keep, pyloop, value))
+    assert loop._kept[value] is timer
     assert loop._pending_exc.__class__ is KeyboardInterrupt  # routed: the loop stops, run() re-raises
     loop._pending_exc = None
-    _pypy._uvffi_py_release(value)
-    assert value not in _pypy._kept
+    _pypy._uvffi_py_release(pyloop, value)
+    assert value not in loop._kept
 
     ptr = timer._ptr
     timer._close_cb = closed.append
     _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_closed, value))
-    assert closed == [timer] and timer._ptr is None and timer.closed
+    assert closed == [timer] and timer.closed
+    if PYPY:  # Python storage (on CPython's C storage, _ptr is a view of the C handle)
+        assert timer._ptr is None
     assert loop._pending_exc.__class__ is KeyboardInterrupt
     loop._pending_exc = None
-    timer._ptr, timer._closed = ptr, False  # the libuv handle is still open: let the loop close it
+    timer._closed = False  # the libuv handle is still open: let the loop close it
+    if PYPY:
+        timer._ptr = ptr
     timer.close()
     loop.run()

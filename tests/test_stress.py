@@ -29,7 +29,7 @@ def test_eight_threads_each_with_its_own_loop():
                 if fired[0] == 200:
                     t.close()
 
-            uvffi.Timer(loop).start(tick, 0.0001, 0.0001)
+            uvffi.Timer(loop).start(tick, 0.001, 0.001)
             for _ in range(20):
                 loop.queue_work(lambda: sum(range(1000)), done.append)
             idle_runs = [0]

@@ -9,11 +9,11 @@ import weakref
 import pytest
 
 import uvffi
-from uvffi._ffi import PYPY, fast
+from uvffi._core import CBASE, PYPY, C
 from uvffi.error import LoopClosedError
 from uvffi.threadsafe import ThreadsafeQueue, run_batch
 
-QUEUES = [ThreadsafeQueue] + ([fast["ThreadsafeQueue"]] if "ThreadsafeQueue" in fast else [])
+QUEUES = [ThreadsafeQueue] + ([C["ThreadsafeQueue"]] if "ThreadsafeQueue" in C else [])
 
 
 @pytest.fixture(params=QUEUES, ids=lambda q: q.__module__)
@@ -25,8 +25,9 @@ def test_cpython_loops_use_the_c_queue_and_c_method(loop) -> None:
     if PYPY:
         pytest.skip("PyPy uses the Python queue")
     loop.call_soon_threadsafe(print)
-    assert type(loop._threadsafe) is fast["ThreadsafeQueue"]
-    assert uvffi.Loop.call_soon_threadsafe is fast["LoopBase"].__dict__["call_soon_threadsafe"]
+    assert type(loop._threadsafe) is C["ThreadsafeQueue"]
+    if CBASE:
+        assert uvffi.Loop.call_soon_threadsafe is C["LoopOps"].__dict__["call_soon_threadsafe"]
 
 
 def test_take_returns_calls_in_order_and_empties_the_queue(queue, loop) -> None:
@@ -66,9 +67,9 @@ def test_submit_checks_the_callable_and_the_loop(queue, loop) -> None:
 
 
 def test_c_queue_rejects_bad_arguments(loop) -> None:
-    if "ThreadsafeQueue" not in fast:
+    if "ThreadsafeQueue" not in C:
         pytest.skip("no C queue on this interpreter")
-    cq = fast["ThreadsafeQueue"]
+    cq = C["ThreadsafeQueue"]
     with pytest.raises(TypeError):
         cq(1)
     q = cq()

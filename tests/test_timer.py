@@ -120,8 +120,12 @@ def test_timer_closed_by_another_timer_in_same_phase_does_not_fire(loop):
     assert seen == ["a"]
 
 
-def test_sub_millisecond_timeout_becomes_one_millisecond(loop):
+def test_sub_millisecond_timeout_becomes_one_millisecond_with_pyuvs_warning(loop):
     t = uvffi.Timer(loop)
-    t.start(lambda h: None, 0.0001, 0)
+    with pytest.warns(RuntimeWarning, match="sub-millisecond accuracy, setting timeout to 1ms"):
+        t.start(lambda h: None, 0.0001, 0)
     assert t.due_in == 0.001
+    with pytest.warns(RuntimeWarning, match="setting repeat to 1ms"):
+        t.repeat = 0.0005
+    assert t.repeat == 0.001
     t.close()

@@ -1,34 +1,26 @@
 """uvffi: the real libuv event loop for Python, through cffi.
 
-A superset of pyuv 1.4's Loop, Timer, Check, Prepare, Idle, Async, Signal and
-``queue_work``: pyuv programs run after ``import uvffi as pyuv``.
+A superset of pyuv 1.4's API: pyuv programs run after ``import uvffi as pyuv``
+(docs/pyuv-differences.md lists what differs). The public names only: importing
+any of uvffi's modules first is safe.
 """
 
 from __future__ import annotations
 
-from . import errno, error
-from ._ffi import ffi, lib
-from ._loop_hooks import install as _install_loop_hooks
-from ._trampoline import install as _install
+from . import errno, error, metrics, scheduler, threadsafe
+from ._core import ffi, lib
 from ._version import __version__
-from .async_handle import Async
-from .handle import Handle
+from .handles import Async, Check, Handle, Idle, Poll, Prepare, Signal, Timer
+from .handles.poll import UV_DISCONNECT, UV_PRIORITIZED, UV_READABLE, UV_WRITABLE
 from .loop import RUN_DEFAULT, RUN_NOWAIT, RUN_ONCE, UV_RUN_DEFAULT, UV_RUN_NOWAIT, UV_RUN_ONCE, Loop
-from .loop_watchers import Check, Idle, Prepare
-from .signal_handle import Signal
-from .timer import Timer
-from .work import WorkRequest
-
-_install()
-_install_loop_hooks()
-
-from . import metrics, scheduler, threadsafe  # noqa: E402  (after the hooks are installed)
+from .requests import Request, WorkRequest
 
 LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 """The version of the libuv uvffi was built with (the pin, or the system's)."""
 
 __all__ = [
-    "Loop", "Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "WorkRequest",
+    "Loop", "Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "Poll", "Request", "WorkRequest",
     "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT",
+    "UV_READABLE", "UV_WRITABLE", "UV_DISCONNECT", "UV_PRIORITIZED",
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
 ]

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Dict
 
-from ._ffi import ffi, lib
-from .error import strerror
+from ._core.native import ffi, lib
 
 __all__ = ["errorcode", "strerror"]
+
+def strerror(code: int) -> str:
+    """libuv's message for an error code."""
+    return ffi.string(lib.uv_strerror(code)).decode()
+
 
 errorcode: Dict[int, str] = {}
 for _i in range(lib.uvffi_errno_count()):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ._ffi import ffi, lib
+from . import errno as _errno
+from ._core.native import ffi, lib
+from .errno import strerror
 
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
-    "PrepareError", "IdleError", "CheckError", "SignalError", "LoopClosedError", "FeatureUnavailableError",
+    "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
 ]
 
 
@@ -50,6 +52,10 @@ class SignalError(HandleError):
     """A :class:`~uvffi.Signal` operation failed."""
 
 
+class PollError(HandleError):
+    """A :class:`~uvffi.Poll` operation failed."""
+
+
 class FeatureUnavailableError(UVError, NotImplementedError):
     """The libuv uvffi is linked with lacks this feature (``args``: ``UV_ENOSYS``, message).
 
@@ -61,11 +67,6 @@ class LoopClosedError(RuntimeError):
     """The loop was closed: it and its handles can no longer be used."""
 
 
-def strerror(code: int) -> str:
-    """libuv's message for an error code."""
-    return ffi.string(lib.uv_strerror(code)).decode()
-
-
 def raise_for(code: int, cls: type[UVError] = UVError) -> None:
     """Raise the exception for a failed call: ``cls(code, message)`` or a uvffi-specific one."""
     if code == lib.UVFFI_EWRONGTHREAD:
@@ -75,13 +76,14 @@ def raise_for(code: int, cls: type[UVError] = UVError) -> None:
         )
     if code == lib.UVFFI_ECLOSED:
         raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
+    if code == lib.UVFFI_EKIND:
+        raise TypeError("this operation is not for this kind of handle")
     raise cls(code, strerror(code))
 
 
 def unavailable(feature: str, since: str) -> FeatureUnavailableError:
     """The error for ``feature``, which needs libuv >= ``since``, on a libuv that lacks it."""
-    from .errno import UV_ENOSYS
-
+    UV_ENOSYS = _errno.UV_ENOSYS
     linked = ffi.string(lib.uv_version_string()).decode()
     return FeatureUnavailableError(
         UV_ENOSYS,

@@ -11,15 +11,15 @@ import weakref
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, List, Optional, Type, TypeVar
 
-from ._ffi import PYPY, fast, ffi, lib, ref
+from ._core import PYPY, LoopStorage, c_methods, ffi, lib, ref
 from .error import LoopClosedError, UVError, raise_for
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from .handle import Handle
+    from .handles.base import Handle
     from .metrics import LoopMetrics
-    from .work import WorkRequest
+    from .requests.work import WorkRequest
 
 __all__ = ["Loop", "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT"]
 
@@ -33,36 +33,13 @@ _main_thread = threading.main_thread()
 _main_ident = _main_thread.ident
 _get_ident = threading.get_ident
 _live_loops: "weakref.WeakSet[Loop]" = weakref.WeakSet()
-# uv_run entered holding the GIL (CPython C-API builtin; see _ffi.fast), else through cffi.
-_uv_run: Callable[[Any, int], int] = fast.get("run") or lib.uvffi_run
+_uv_run: Callable[[Any, int], int] = lib.uvffi_run
 
 L = TypeVar("L", bound="Loop")
 
 
-class _LoopState:
-    """The loop's state read on every run, as Python attributes.
-
-    PyPy's base of :class:`Loop`. On CPython the base is ``LoopBase`` from
-    ``_bases.c``: the same attributes as C struct fields, and ``run()`` in C for
-    the plain case (an open loop, nothing queued by other threads or the
-    scheduler, ``RUN_NOWAIT`` or a thread other than the main one), which calls
-    :meth:`Loop._run` for the rest."""
-
-    _lp: Any = None
-    _closed: bool = False
-    _running: bool = False
-    _threadsafe: Any = None
-    _scheduler: Any = None
-    _pending_exc: Optional[BaseException] = None
-
-
-if TYPE_CHECKING:
-    _Base = _LoopState
-else:
-    _Base = fast.get("LoopBase") or _LoopState
-
-
-class Loop(_Base):
+@c_methods("loop")
+class Loop(LoopStorage):
     """A libuv event loop.
 
     Callbacks run on the thread that calls :meth:`run`, holding the GIL; while
@@ -90,6 +67,7 @@ class Loop(_Base):
         self._scheduler: Any = None
         self._threadsafe: Any = None
         self._owned = own
+        self._kept: dict = {}  # PyPy: the objects C keeps alive (uvffi._core.pypy)
         lp = lib.uvffi_loop_new(existing, ref(self), 1 if own else 0)
         if not lp:
             code = lib.uvffi_last_error()
@@ -197,19 +175,18 @@ class Loop(_Base):
 
     # -- running ----------------------------------------------------------
 
-    def _run(self, mode: int = RUN_DEFAULT) -> bool:
+    def run(self, mode: int = RUN_DEFAULT) -> bool:
         """Run the loop: ``RUN_DEFAULT`` until nothing is left to do, ``RUN_ONCE``
         one iteration waiting for events, ``RUN_NOWAIT`` one iteration without
-        waiting. Returns True if there is still work (``uv_run``'s result).
-
-        :meth:`run` on PyPy; on CPython ``run`` is LoopBase's C method, which
-        calls this for all but the plain case."""
+        waiting. Returns True if there is still work (``uv_run``'s result)."""
         if mode.__class__ is not int or mode not in _MODES:
             if isinstance(mode, int) and not isinstance(mode, bool):
                 raise ValueError(f"invalid mode specified: {mode!r}")
             raise TypeError(f"mode must be RUN_DEFAULT, RUN_ONCE or RUN_NOWAIT, not {type(mode).__name__}")
         if self._closed:
             raise LoopClosedError("the loop is closed")
+        if self._lp is None:
+            raise RuntimeError(f"{type(self).__name__}.__init__ was not called")
         if self._running:
             raise RuntimeError("this loop is already running")
         self._running = True
@@ -227,9 +204,6 @@ class Loop(_Base):
             self._pending_exc = None
             raise exc
         return r != 0
-
-    if TYPE_CHECKING or _Base is _LoopState:
-        run = _run
 
     def _before_run(self) -> None:
         """Before the first phase: calls queued by other threads while the loop was
@@ -363,7 +337,7 @@ class Loop(_Base):
 
     # -- threads ----------------------------------------------------------
 
-    def _call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+    def call_soon_threadsafe(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
         """Run ``fn(*args)`` on the loop's thread; safe from any thread.
 
         Returns a :class:`concurrent.futures.Future` with ``fn``'s result or exception.
@@ -375,9 +349,6 @@ class Loop(_Base):
         """
         q = self._threadsafe  # the body of threadsafe.call_soon_threadsafe, one frame less
         return (q if q is not None else _queue_of(self)).submit(self, fn, args)
-
-    if TYPE_CHECKING or _Base is _LoopState:
-        call_soon_threadsafe = _call_soon_threadsafe
 
     # -- thread pool ------------------------------------------------------
 
@@ -435,6 +406,7 @@ class Loop(_Base):
             raise_for(err)
         self._closed = True
         self._lp = self._raw = None
+        self._kept = {}
         if self._wakeup is not None:
             for s in self._wakeup:
                 s.close()
@@ -490,7 +462,8 @@ if hasattr(__import__("os"), "register_at_fork"):
 
 # At the end: work.py and threadsafe.py need nothing from this module at import time; a
 # local import in queue_work() or call_soon_threadsafe() costs an import statement per call.
+from .requests.work import WorkRequest as _WorkRequest  # noqa: E402
 from .threadsafe import close_queue as _close_queue  # noqa: E402
 from .threadsafe import queue_of as _queue_of  # noqa: E402
 from .threadsafe import run_batch as _run_batch  # noqa: E402
-from .work import WorkRequest as _WorkRequest  # noqa: E402
+

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from . import errno
-from ._ffi import ffi, lib
+from ._core.native import ffi, lib
 from .error import FeatureUnavailableError, raise_for, unavailable
 
 if TYPE_CHECKING:

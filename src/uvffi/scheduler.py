@@ -28,11 +28,11 @@ import math
 from collections import deque
 from typing import Any, Callable, Deque, Optional, Tuple
 
-from ._ffi import cb_ref, lib
-from .error import LoopClosedError, TimerError, raise_for
+from ._core import lib, set_hook
+from .error import LoopClosedError, raise_for
+from .handles.loop_watchers import Check, Idle
+from .handles.timer import Timer
 from .loop import Loop
-from .loop_watchers import Check, Idle
-from .timer import Timer
 
 __all__ = [
     "Timeout", "Immediate", "set_timeout", "set_interval", "set_immediate", "next_tick",
@@ -154,6 +154,16 @@ def _noop(handle: Any) -> None:
     """The Idle callback: its only job is to keep poll from blocking."""
 
 
+def _on_ticks(loop: Loop) -> None:
+    """C: a callback queued next-tick callbacks; run them now."""
+    s = loop._scheduler
+    if s is not None:
+        s.run_ticks()
+
+
+set_hook("ticks", _on_ticks)
+
+
 def _scheduler(loop: Loop) -> _Scheduler:
     s = loop._scheduler
     if s is None:
@@ -196,12 +206,7 @@ class Timeout:
         timer = self._timer
         if not self._loop._running:
             lib.uv_update_time(self._loop._raw)  # count the delay from now, as Node does
-        fire = self._fire
-        err = lib.uvffi_timer_start(timer._live(), cb_ref(fire), self._delay,
-                                    self._delay if self._repeat else 0)
-        if err:
-            raise_for(err, TimerError)
-        timer._callback = fire
+        timer._start_ms(self._fire, self._delay, self._delay if self._repeat else 0)
 
     def _fire(self, timer: Timer) -> None:
         callback = self._callback

@@ -5,7 +5,7 @@ other threads push ``(future, fn, args)`` on a locked queue and wake the loop
 through one internal ``uv_async_t`` per loop; the loop thread swaps the whole
 queue out under the lock and runs that batch in order, outside the lock. Calls
 made after the swap land in a fresh queue and cause another wakeup. (On CPython
-the queue is in C, ``_threadsafe.c``, where the GIL is the lock; the batch is run
+the queue is in C, ``_c/threadsafe.c``, where the GIL is the lock; the batch is run
 here in both cases. The futures are :class:`~uvffi.lazy_future.LazyFuture`.)
 
 - The wakeup is sent only when the queue goes from empty to non-empty: libuv
@@ -30,7 +30,7 @@ import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
-from ._ffi import fast, lib
+from ._core import C, lib, set_hook
 from .error import LoopClosedError, raise_for
 from .lazy_future import new_future, run_call
 
@@ -100,9 +100,9 @@ class ThreadsafeQueue:
         return calls
 
 
-_Queue: Callable[[], Any] = fast.get("ThreadsafeQueue") or ThreadsafeQueue
-if "tsafe_setup" in fast:
-    fast["tsafe_setup"](new_future, LoopClosedError, raise_for)
+_Queue: Callable[[], Any] = C.get("ThreadsafeQueue") or ThreadsafeQueue
+if _Queue is not ThreadsafeQueue:
+    _Queue.setup(new_future, LoopClosedError, raise_for)  # type: ignore[attr-defined]
 
 
 def queue_of(loop: "Loop") -> Any:
@@ -149,6 +149,9 @@ def run_batch(loop: "Loop") -> None:
             return
         if sched is not None and sched._ticks:
             sched.run_ticks()
+
+
+set_hook("threadsafe", run_batch)  # the loop's internal async fired
 
 
 def close_queue(loop: "Loop") -> None:

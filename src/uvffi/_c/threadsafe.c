@@ -1,6 +1,5 @@
 /*
- * call_soon_threadsafe's queue in C (CPython only; #included by _glue.c after
- * _bases.c). threadsafe.py has the same queue in Python, which PyPy uses; the
+ * call_soon_threadsafe's queue in C (CPython only; after bases.c). threadsafe.py has the same queue in Python, which PyPy uses; the
  * batch itself (futures, exceptions, the scheduler's ticks) is run by
  * threadsafe.run_batch in both cases, over the same five operations:
  *
@@ -79,8 +78,7 @@ static PyObject *uvffi__tsq_push(PyObject *o, PyObject *loop_o, PyObject *fn, Py
         return NULL;
     }
     /* -- critical section: no allocation of objects, no reference dropped -- */
-    if (self->closed || loop->closed != Py_False || loop->lp == NULL ||
-        (lp = uvffi__cptr(loop->lp, uvffi__ct_loop)) == NULL) {
+    if (self->closed || loop->closed != Py_False || (lp = loop->raw) == NULL) {
         closed = 1;
     } else if (PyList_Append(self->calls, item) < 0) {  /* grows the item array only */
         failed = 1;
@@ -114,7 +112,7 @@ static PyObject *uvffi__tsq_push(PyObject *o, PyObject *loop_o, PyObject *fn, Py
 /* submit(loop, fn, args) */
 static PyObject *uvffi__tsq_submit(PyObject *o, PyObject *const *a, Py_ssize_t n)
 {
-    if (n != 3 || !PyObject_TypeCheck(a[0], &uvffi__LoopBase) || !PyTuple_Check(a[2])) {
+    if (n != 3 || !PyObject_TypeCheck(a[0], &uvffi__LoopStorage) || !PyTuple_Check(a[2])) {
         PyErr_SetString(PyExc_TypeError, "submit(loop, fn, args): a uvffi Loop, a callable and a tuple");
         return NULL;
     }
@@ -196,7 +194,11 @@ static void uvffi__tsq_dealloc(PyObject *o)
     Py_TYPE(o)->tp_free(o);
 }
 
+static PyObject *uvffi__tsq_setup(PyObject *cls, PyObject *const *a, Py_ssize_t n);
+
 static PyMethodDef uvffi__tsq_methods[] = {
+    {"setup", (PyCFunction)(void (*)(void))uvffi__tsq_setup, METH_FASTCALL | METH_CLASS,
+     "setup(new_future, LoopClosedError, raise_for): the Python pieces submit() needs (once, at import)."},
     {"submit", (PyCFunction)(void (*)(void))uvffi__tsq_submit, METH_FASTCALL,
      "submit(loop, fn, args) -> Future: queue fn(*args) for the loop thread and wake it; any thread."},
     {"take", uvffi__tsq_take, METH_NOARGS, "take() -> list or None: swap the queued calls out (loop thread)."},
@@ -225,10 +227,10 @@ static PyTypeObject uvffi__TsafeQueue = {
     .tp_getset = uvffi__tsq_getset,
 };
 
-/* tsafe_setup(new_future, LoopClosedError, raise_for): the Python pieces submit() needs */
-static PyObject *uvffi__fast_tsafe_setup(PyObject *m, PyObject *const *a, Py_ssize_t n)
+/* ThreadsafeQueue.setup(new_future, LoopClosedError, raise_for): the Python pieces submit() needs */
+static PyObject *uvffi__tsq_setup(PyObject *cls, PyObject *const *a, Py_ssize_t n)
 {
-    (void)m;
+    (void)cls;
     if (n != 3 || !PyCallable_Check(a[0]) || !PyExceptionClass_Check(a[1]) || !PyCallable_Check(a[2])) {
         PyErr_SetString(PyExc_TypeError, "tsafe_setup(new_future, LoopClosedError, raise_for)");
         return NULL;
@@ -242,9 +244,4 @@ static PyObject *uvffi__fast_tsafe_setup(PyObject *m, PyObject *const *a, Py_ssi
     Py_RETURN_NONE;
 }
 
-static int uvffi__tsq_install(PyObject *dict)
-{
-    if (PyType_Ready(&uvffi__TsafeQueue) < 0)
-        return -1;
-    return PyDict_SetItemString(dict, "ThreadsafeQueue", (PyObject *)&uvffi__TsafeQueue);
-}
+

@@ -1,14 +1,15 @@
-"""PyPy's side of the C trampolines: the ``extern "Python"`` hooks of build_libuv.py.
+"""PyPy's side of the C trampoline: the ``extern "Python"`` hooks of ``_c/trampoline.c``.
 
-On CPython the C glue calls Python objects through the C API; PyPy has no
-cheap C API, so there C passes cffi handles (``ffi.new_handle``, see
-:func:`uvffi._ffi.ref`) to these hooks, which resolve them and call the Python
-ends in :mod:`uvffi._trampoline`.
+On CPython the C core calls Python objects through the C API; PyPy has no cheap
+C API, so there C passes cffi handles (``ffi.new_handle``, see
+:func:`uvffi._core.ref`) to these hooks, which resolve them and call the Python
+ends. A handle's callback gets its arguments from its class's ``_emit`` (C hands
+over two integers).
 
-Keep-alive: where CPython's glue holds a strong reference (``Py_INCREF``) to a
-handle that is active or closing, or to a queued work request, PyPy's calls
+Keep-alive: where CPython's core holds a strong reference (``Py_INCREF``) to a
+handle that is active or closing, or to a request in flight, PyPy's calls
 ``_uvffi_py_keep`` and ``_uvffi_py_release``, and the objects C holds live in
-:data:`_kept`.
+their loop's ``_kept`` dict: nothing process-wide.
 
 Exceptions are routed as on CPython: an ``Exception`` from a callback goes to
 the loop's excepthook, a ``BaseException`` stops the loop and is re-raised from
@@ -20,56 +21,45 @@ before a hook's ``try`` (a signal handler's ``KeyboardInterrupt`` can be).
 from __future__ import annotations
 
 import sys
-import threading
 import traceback
 from types import TracebackType
-from typing import Any
+from typing import Any, Optional
 
-from ._ffi import ffi, lib
-from ._trampoline import on_closed, on_done, on_error, on_work
+from .native import ffi
+from .storage import closed_by_libuv
+from .trampoline import hooks, on_error
 
-__all__: list[str] = []
+__all__: list = []
 
-_SIGNAL: int = lib.UVFFI_SIGNAL
 _cast = ffi.cast
 _from_handle = ffi.from_handle
-
-# handle value (an int) -> object: the objects C holds a reference to. C keeps an object
-# at most once at a time (h->kept; a work request once from queue to done).
-_kept: dict[int, Any] = {}
-_kept_lock = threading.Lock()  # loops in several threads keep and release
-_deleted = 0
-_REBUILD = 256
-
-
-def _keep(value: int, obj: Any) -> None:
-    """C holds a reference to ``obj`` (its handle value): keep it alive."""
-    with _kept_lock:
-        _kept[value] = obj
-
-
-def _unkeep(value: int) -> None:
-    """C dropped its reference: forget the object. PyPy 7.3.11's dict was seen to keep deleted
-    values reachable (an empty ``_kept`` whose referents were finished work requests, so their
-    closed loop outlived every collection; about 1 trial in 300 of a random queue/cancel/run/
-    close sequence), so the dict is rebuilt with only its live entries when it empties and every
-    ``_REBUILD`` deletions."""
-    global _kept, _deleted
-    with _kept_lock:
-        if _kept.pop(value, None) is None:
-            return
-        _deleted += 1
-        if not _kept:
-            _kept = {}
-            _deleted = 0
-        elif _deleted >= _REBUILD:
-            _kept = dict(_kept)
-            _deleted = 0
 
 
 def _resolve(value: int) -> Any:
     """The Python object behind a handle value that C passed."""
     return _from_handle(_cast("void *", value))
+
+
+def _try_resolve(value: Any) -> Any:
+    if isinstance(value, int) and value:
+        try:
+            return _resolve(value)
+        except BaseException:  # noqa: BLE001 - a stale handle: report without it
+            return None
+    return None
+
+
+def _keep(loop: Any, value: int, obj: Any) -> None:
+    """C holds a reference to ``obj`` (its handle value): keep it alive in its loop."""
+    loop._kept[value] = obj
+
+
+def _unkeep(loop: Any, value: int) -> None:
+    """C dropped its reference. An emptied dict is replaced: PyPy 7.3.11's dict was
+    seen to keep deleted values reachable."""
+    kept = loop._kept
+    if kept.pop(value, None) is not None and not kept:
+        loop._kept = {}
 
 
 def _route(source: Any, exc: BaseException) -> None:
@@ -80,8 +70,7 @@ def _route(source: Any, exc: BaseException) -> None:
         traceback.print_exc()
 
 
-def _onerror(exc_type: type[BaseException] | None, exc: BaseException | None,
-             tb: TracebackType | None) -> None:
+def _onerror(exc_type: Optional[type], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
     """An exception escaped a hook: PyPy runs a pending signal handler (Ctrl-C) at a hook's
     first bytecode, before its ``try``. Finish the hook's bookkeeping, then route the exception
     as the hook would have. The hook's frame is the traceback's first; its arguments say whose
@@ -91,21 +80,17 @@ def _onerror(exc_type: type[BaseException] | None, exc: BaseException | None,
     frame = tb.tb_frame if tb is not None else None
     args = frame.f_locals if frame is not None else {}
     code = frame.f_code if frame is not None else None
-    value = args.get("pyloop", args.get("self"))
-    source = None
-    if isinstance(value, int) and value:
-        try:
-            source = _resolve(value)
-        except BaseException:  # noqa: BLE001 - a stale handle: report without a loop
-            source = None
+    obj = _try_resolve(args.get("self"))
+    loop = _try_resolve(args.get("pyloop"))
     try:
-        _finish(code, value, source, args)
+        _finish(code, obj, loop, args)
     except BaseException as late:  # noqa: BLE001 - e.g. a close callback's own exception
-        if source is not None and code is not _uvffi_py_work.__code__:
-            _route(source, late)
-    if source is not None and code is _uvffi_py_work.__code__:
-        source._exc = exc  # a pool thread: done_cb's thread reports it
+        if code is not _uvffi_py_work.__code__:
+            _route(obj if obj is not None else loop, late)
+    if obj is not None and code is _uvffi_py_work.__code__:
+        obj._exc = exc  # a pool thread: done_cb's thread reports it
         return
+    source = obj if obj is not None else loop
     if source is not None and (hasattr(source, "_handle_error") or hasattr(source, "_loop")):
         _route(source, exc)
         return
@@ -113,57 +98,51 @@ def _onerror(exc_type: type[BaseException] | None, exc: BaseException | None,
     traceback.print_exception(exc_type, exc, tb)
 
 
-def _finish(code: Any, value: Any, source: Any, args: dict[str, Any]) -> None:
+def _finish(code: Any, obj: Any, loop: Any, args: dict) -> None:
     """Do what an interrupted hook must have done for C's bookkeeping (each step idempotent):
     C frees a closed handle's memory and a finished request right after these hooks return."""
-    if source is None:
-        return
-    if code is _uvffi_py_keep.__code__:
-        _keep(value, source)
-    elif code is _uvffi_py_release.__code__:
-        _unkeep(value)
-    elif code is _uvffi_py_closed.__code__ and getattr(source, "_ptr", None) is not None:
-        on_closed(source)
-    elif code is _uvffi_py_done.__code__ and getattr(source, "_req", None) is not None:
-        on_done(source, args["status"])
+    if code is _uvffi_py_keep.__code__ and obj is not None and loop is not None:
+        _keep(loop, args["self"], obj)
+    elif code is _uvffi_py_release.__code__ and loop is not None:
+        _unkeep(loop, args["self"])
+    elif code is _uvffi_py_closed.__code__ and obj is not None and getattr(obj, "_ptr", None) is not None:
+        closed_by_libuv(obj)
+    elif code is _uvffi_py_done.__code__ and obj is not None and getattr(obj, "_req", None) is not None:
+        obj._done(args["status"])
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_call(self: int, callback: int, kind: int, arg: int) -> None:
-    """A handle's callback: ``callback(handle)``, or ``callback(handle, signum)`` for Signal."""
+def _uvffi_py_call(self: int, a: int, b: int) -> None:
+    """A handle's callback, with the arguments its class's ``_emit`` makes of ``a`` and ``b``."""
     handle = _resolve(self)
     try:
         cb = handle._callback
-        if cb is None:
-            return
-        if kind == _SIGNAL:
-            cb(handle, arg)
-        else:
-            cb(handle)
-    except BaseException as exc:  # noqa: BLE001 - routed like CPython's glue does
+        if cb is not None:
+            handle._emit(cb, a, b)
+    except BaseException as exc:  # noqa: BLE001 - routed like CPython's core does
         _route(handle, exc)
 
 
 @ffi.def_extern(onerror=_onerror)
 def _uvffi_py_closed(self: int) -> None:
-    """libuv closed the handle: its close callback."""
+    """libuv closed the handle: the bookkeeping and its close callback."""
     handle = _resolve(self)
     try:
-        on_closed(handle)
+        closed_by_libuv(handle)
     except BaseException as exc:  # noqa: BLE001
         _route(handle, exc)
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_keep(self: int) -> None:
+def _uvffi_py_keep(pyloop: int, self: int) -> None:
     """C now holds a reference to the object: keep it alive (C keeps each object once)."""
-    _keep(self, _resolve(self))
+    _keep(_resolve(pyloop), self, _resolve(self))
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_release(self: int) -> None:
+def _uvffi_py_release(pyloop: int, self: int) -> None:
     """C dropped its reference to the object."""
-    _unkeep(self)
+    _unkeep(_resolve(pyloop), self)
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -171,7 +150,7 @@ def _uvffi_py_work(self: int) -> None:
     """In a pool thread: run the request's work (its exception is kept for done_cb's thread)."""
     request = _resolve(self)
     try:
-        on_work(request)
+        request._run()
     except BaseException as exc:  # noqa: BLE001
         request._exc = exc
 
@@ -181,7 +160,7 @@ def _uvffi_py_done(self: int, status: int) -> None:
     """On the loop thread: the request finished or was cancelled."""
     request = _resolve(self)
     try:
-        on_done(request, status)
+        request._done(status)
     except BaseException as exc:  # noqa: BLE001
         _route(request, exc)
 
@@ -202,6 +181,28 @@ def _uvffi_py_signals(pyloop: int) -> None:
 def _uvffi_py_walk(list_: int, self: int) -> None:
     """uv_walk met a uvffi handle: append it to the list."""
     _resolve(list_).append(_resolve(self))
+
+
+def _loop_hook(name: str, pyloop: int) -> None:
+    loop = _resolve(pyloop)
+    try:
+        fn = hooks.get(name)
+        if fn is not None:
+            fn(loop)
+    except BaseException as exc:  # noqa: BLE001
+        loop._handle_error(exc)
+
+
+@ffi.def_extern(onerror=_onerror)
+def _uvffi_py_ticks(pyloop: int) -> None:
+    """A callback queued next-tick callbacks: run them now."""
+    _loop_hook("ticks", pyloop)
+
+
+@ffi.def_extern(onerror=_onerror)
+def _uvffi_py_threadsafe(pyloop: int) -> None:
+    """The loop's internal async fired: run the call_soon_threadsafe batch."""
+    _loop_hook("threadsafe", pyloop)
 
 
 def _run_signal_handlers() -> None:

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ._ffi import fast, lib, ref
-from .error import LoopClosedError, ThreadError, raise_for
+from .._core import lib, ref
+from ..error import LoopClosedError, ThreadError, raise_for
+from .base import Request
 
 if TYPE_CHECKING:
-    from .loop import Loop
+    from ..loop import Loop
 
 __all__ = ["WorkRequest"]
 
-_fast_queue = fast.get("work_queue")
 
-
-class WorkRequest:
+class WorkRequest(Request):
     """``work_cb()`` runs in libuv's thread pool (``UV_THREADPOOL_SIZE`` threads),
-    then ``done_cb(error)`` on the loop thread. An exception in ``work_cb`` goes to
-    the loop's excepthook and ``done_cb`` still runs."""
+    then ``done_cb(error)`` on the loop thread, with ``error`` None or
+    ``errno.UV_ECANCELED``. An exception in ``work_cb`` goes to the loop's
+    excepthook and ``done_cb`` still runs."""
 
     def __init__(self, loop: "Loop", work_cb: Callable[[], Any],
                  done_cb: Optional[Callable[[Optional[int]], Any]] = None) -> None:
@@ -32,39 +32,10 @@ class WorkRequest:
         self._work_cb = work_cb
         self._done_cb = done_cb
         self._exc: Optional[BaseException] = None
-        self._req: Any = None
-        if _fast_queue is not None:  # CPython: one C call, GIL kept (see _ffi.fast)
-            req = _fast_queue(loop._lp, self)
-            if req.__class__ is int:
-                raise_for(req, ThreadError)
-            if req is not NotImplemented:
-                self._req = req
-                return
         req = lib.uvffi_work_queue(loop._lp, ref(self))
         if not req:
             raise_for(lib.uvffi_last_error(), ThreadError)
         self._req = req
-
-    @property
-    def loop(self) -> "Loop":
-        """The loop whose thread runs ``done_cb``."""
-        return self._loop
-
-    @property
-    def pending(self) -> bool:
-        """True until ``done_cb`` has been called."""
-        return self._req is not None
-
-    def cancel(self) -> bool:
-        """Cancel the work if no thread has started it: ``done_cb`` then gets
-        ``UV_ECANCELED``. Returns True if it was cancelled."""
-        req = self._req
-        if req is None:
-            return False
-        err = lib.uvffi_loop_check_thread(self._loop._lp)
-        if err:
-            raise_for(err)
-        return lib.uvffi_work_cancel(req) == 0
 
     def _run(self) -> None:
         """In a pool thread: run work_cb, keeping any exception for the loop thread."""
@@ -75,7 +46,7 @@ class WorkRequest:
 
     def _done(self, status: int) -> None:
         """On the loop thread: report work_cb's exception, then call done_cb."""
-        self._req = None
+        self._finish()
         exc = self._exc
         if exc is not None:
             self._exc = None

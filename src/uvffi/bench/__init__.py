@@ -800,7 +800,3 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_table(result))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

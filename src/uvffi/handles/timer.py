@@ -3,82 +3,64 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+import warnings
+from typing import Any, Callable
 
-from ._ffi import cb_ref, fast, lib
-from .error import TimerError, raise_for
-from .handle import Handle
+from .._core import c_methods, kind, lib
+from ..error import TimerError, raise_for
+from .base import Handle
 
-__all__ = ["Timer"]
-
-_fast_timer_start = fast.get("timer_start")
-_c_start = fast["HandleBase"].__dict__["_timer_start"] if "HandleBase" in fast else None
-_fast_stop = fast.get("handle_stop")
-
+__all__ = ["Timer", "to_ms"]
 
 _MAX_MS = (1 << 64) - 1  # libuv's uint64_t milliseconds
 
 
 def to_ms(seconds: float, what: str = "timeout") -> int:
-    """Seconds (float) to libuv's milliseconds; a positive value under 1 ms becomes 1 ms."""
+    """Seconds (float) to libuv's milliseconds. A positive value under 1 ms becomes
+    1 ms with a ``RuntimeWarning``, as in pyuv (libuv's timers count milliseconds)."""
     if seconds.__class__ is not float:
         if not isinstance(seconds, (int, float)):
             raise TypeError(f"{what} must be a number of seconds, not {type(seconds).__name__}")
-        seconds = float(seconds)
+        try:
+            seconds = float(seconds)
+        except OverflowError:
+            raise ValueError(f"{what} is too large: {seconds!r} seconds") from None
     if not 0.0 <= seconds < math.inf:
         raise ValueError(f"{what} must be a finite number of seconds >= 0, got {seconds!r}")
     ms = int(seconds * 1000.0)
     if ms == 0 and seconds > 0.0:
+        warnings.warn(f"timers don't have sub-millisecond accuracy, setting {what} to 1ms", RuntimeWarning,
+                      stacklevel=3)
         ms = 1
-    if ms > _MAX_MS:  # was an OverflowError from cffi
+    if ms > _MAX_MS:
         raise ValueError(f"{what} is too large: {seconds!r} seconds")
     return ms
 
 
+@c_methods("timer")
 class Timer(Handle):
     """A libuv timer. Times are in seconds; ``callback(timer)`` runs in the timers phase."""
 
-    _kind = lib.UVFFI_TIMER
+    _kind = kind("timer")
     _error = TimerError
 
-    def _start(self, callback: Callable[["Timer"], Any], timeout: float, repeat: float) -> None:
+    def start(self, callback: Callable[["Timer"], Any], timeout: float, repeat: float) -> None:
         """Call ``callback(timer)`` after ``timeout`` seconds, then every ``repeat``
-        seconds if ``repeat`` is not 0. Starting again restarts the timer.
-
-        :meth:`start` on PyPy; on CPython ``start`` is HandleBase's C ``_timer_start``,
-        which calls this for all but the plain case."""
-        if _fast_timer_start is not None:  # CPython: one C call, GIL kept (see _ffi.fast)
-            err = _fast_timer_start(self._ptr, callback, timeout, repeat)
-            if err is None:
-                self._callback = callback
-                return
-            if err is not NotImplemented:
-                raise_for(err, TimerError)
+        seconds if ``repeat`` is not 0. Starting again restarts the timer."""
         if not callable(callback):
             raise TypeError("a callable is required")
-        t = to_ms(timeout)
-        r = to_ms(repeat, "repeat")
-        ptr = self._ptr
-        if ptr is None:
-            self._live()
-        err = lib.uvffi_timer_start(ptr, cb_ref(callback), t, r)
+        self._start_ms(callback, to_ms(timeout), to_ms(repeat, "repeat"))
+
+    def _start_ms(self, callback: Callable[..., Any], timeout_ms: int, repeat_ms: int) -> None:
+        """Start with times in milliseconds (uvffi.scheduler's timers)."""
+        ptr = self._live()
+        self._callback = callback  # owned by the handle, read by C at each call
+        err = lib.uvffi_timer_start(ptr, timeout_ms, repeat_ms)
         if err:
             raise_for(err, TimerError)
-        self._callback = callback
-
-    if TYPE_CHECKING or _c_start is None:
-        start = _start
-    else:
-        start = _c_start
 
     def stop(self) -> None:
         """Stop the timer; its callback will not run until started again."""
-        if _fast_stop is not None and not self._closed:
-            err = _fast_stop(self._ptr)
-            if err is None:
-                return
-            if err is not NotImplemented:
-                raise_for(err, TimerError)
         err = lib.uvffi_handle_stop(self._live())
         if err:
             raise_for(err, TimerError)

@@ -5,22 +5,23 @@ from __future__ import annotations
 import signal as _signal
 from typing import Any, Callable
 
-from ._ffi import cb_ref, lib
-from .error import SignalError, raise_for
-from .handle import Handle
+from .._core import c_methods, kind, lib
+from ..error import SignalError, raise_for
+from .base import Handle
 
 __all__ = ["Signal"]
 
 _NSIG = getattr(_signal, "NSIG", 65)
 
 
+@c_methods("signal")
 class Signal(Handle):
     """Watch a signal with libuv's ``uv_signal_t``: ``callback(handle, signum)``.
 
     Do not use it for SIGINT in programs that rely on KeyboardInterrupt: when
     the last watcher of a signal stops, libuv resets it to SIG_DFL."""
 
-    _kind = lib.UVFFI_SIGNAL
+    _kind = kind("signal")
     _error = SignalError
 
     def start(self, callback: Callable[["Signal", int], Any], signum: int) -> None:
@@ -31,16 +32,17 @@ class Signal(Handle):
             raise TypeError(f"signum must be an int, not {type(signum).__name__}")
         if not 0 < signum < _NSIG:
             raise ValueError(f"invalid signal number: {signum}")
-        ptr = self._ptr
-        if ptr is None:
-            self._live()
-        err = lib.uvffi_signal_start(ptr, cb_ref(callback), int(signum))
+        ptr = self._live()
+        self._callback = callback  # owned by the handle, read by C at each call
+        err = lib.uvffi_signal_start(ptr, int(signum))
         if err:
             raise_for(err, SignalError)
-        self._callback = callback
 
     def stop(self) -> None:
         """Stop watching the signal."""
         err = lib.uvffi_handle_stop(self._live())
         if err:
             raise_for(err, SignalError)
+
+    def _emit(self, callback: Callable[..., Any], a: int, b: int) -> None:
+        callback(self, a)

@@ -1,0 +1,192 @@
+/*
+ * What every handle kind shares: creation from the kind table, the keep-alive,
+ * stop, close, the close callback, ref/unref, and the graveyard that closes a
+ * handle whose Python object died (abandon). A kind's own file adds only its
+ * init, start and callbacks.
+ */
+
+/*@cdef
+uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, long arg);
+int uvffi_handle_stop(uvffi_handle_t *h);
+int uvffi_handle_close(uvffi_handle_t *h);
+void uvffi_handle_abandon(uvffi_handle_t *h);
+int uvffi_handle_set_ref(uvffi_handle_t *h, int ref);
+int uvffi_handle_active(uvffi_handle_t *h);
+int uvffi_handle_has_ref(uvffi_handle_t *h);
+int uvffi_handle_kept(uvffi_handle_t *h);
+int uvffi_handle_fileno(uvffi_handle_t *h);
+uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h);
+*/
+
+#if !UVFFI_PYPY
+/* bases.c: the C storage of Handle (CPython). */
+static PyTypeObject uvffi__HandleStorage;
+static void uvffi__hobj_bind(uvffi_handle_t *h);
+static void uvffi__hobj_unbind(uvffi_handle_t *h);
+static PyObject *uvffi__hobj_closed(PyObject *self);
+#else
+#define uvffi__hobj_bind(h) ((void)(h))
+#define uvffi__hobj_unbind(h) ((void)(h))
+#endif
+
+/* module.c: the kind table. */
+static const uvffi_kind_t *uvffi__kind_at(int index);
+
+/* Allocate and initialise a handle of kind `index`; self is the Python object. */
+static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t self, long arg, int held)
+{
+    const uvffi_kind_t *kind = uvffi__kind_at(index);
+    uvffi_handle_t *h;
+    int *err = &uvffi__last_err;
+    if (kind == NULL) {
+        *err = UV_EINVAL;
+        return NULL;
+    }
+    if (uvffi__wrong_thread(lp)) {
+        *err = UVFFI_EWRONGTHREAD;
+        return NULL;
+    }
+    h = calloc(1, offsetof(uvffi_handle_t, uv) + uv_handle_size(kind->type));
+    if (h == NULL) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    h->lp = lp;
+    h->kind = kind;
+    *err = kind->init(lp, h, arg);
+    if (*err) {
+        free(h);
+        return NULL;
+    }
+    h->uv.handle.data = h;
+    h->self = self;
+    uvffi__hobj_bind(h);
+    if (kind->born_active)
+        WITH_GIL(held, uvffi__keep(h));
+    return h;
+}
+
+/* Bring the keep-alive in line with libuv's idea of activity. */
+static void uvffi__sync_keep(uvffi_handle_t *h, int held)
+{
+    int active = uv_is_active(&h->uv.handle);
+    if (active && !h->kept)
+        WITH_GIL(held, uvffi__keep(h));
+    else if (!active && h->kept && !uv_is_closing(&h->uv.handle))
+        WITH_GIL(held, uvffi__release(h));
+}
+
+/* The close callback: the bookkeeping C must do (C storage, CPython) or
+ * Python's (on_closed), then drop the keep-alive and free the memory. */
+static void uvffi__close_cb(uv_handle_t *handle)
+{
+    uvffi_handle_t *h = UVFFI_OF(handle);
+    uvffi_loop_t *lp = h->lp;
+    uintptr_t self = h->self;
+    if (self == 0) {  /* abandoned: the Python object is gone */
+        free(h);
+        return;
+    }
+    {
+        GIL_ENTER(lp)
+        uvffi__hobj_unbind(h);
+        h->self = 0;
+#if UVFFI_PYPY
+        _uvffi_py_closed(self);
+#else
+        {
+            PyObject *r;
+            if (PyObject_TypeCheck((PyObject *)self, &uvffi__HandleStorage))
+                r = uvffi__hobj_closed((PyObject *)self);
+            else
+                r = uvffi__on_closed == NULL ? (Py_INCREF(Py_None), Py_None)
+                    : PyObject_CallOneArg(uvffi__on_closed, (PyObject *)self);
+            if (r == NULL)
+                uvffi__report(self);
+            else
+                Py_DECREF(r);
+        }
+#endif
+        if (h->kept)
+            uvffi__obj_release(lp, self);
+        free(h);
+        UVFFI_AFTER_CALLBACK(lp);
+        GIL_LEAVE(lp)
+    }
+}
+
+static int uvffi__handle_stop(uvffi_handle_t *h, const uvffi_kind_t *kind, int held)
+{
+    int err;
+    UVFFI_GUARD(h, kind)
+    if (h->kind->stop == NULL)
+        return UVFFI_EKIND;
+    err = h->kind->stop(&h->uv.handle);
+    uvffi__sync_keep(h, held);
+    return err;
+}
+
+/* Close from Python: keep self alive until the close callback has run. */
+static int uvffi__handle_close(uvffi_handle_t *h, int held)
+{
+    UVFFI_GUARD(h, NULL)
+    if (!h->kept)
+        WITH_GIL(held, uvffi__keep(h));
+    uv_close(&h->uv.handle, uvffi__close_cb);
+    return 0;
+}
+
+/* Close the abandoned handles of a list taken from the graveyard. */
+static void uvffi__bury(uvffi_handle_t *h)
+{
+    while (h != NULL) {
+        uvffi_handle_t *next = h->next_dead;
+        if (!uv_is_closing(&h->uv.handle))
+            uv_close(&h->uv.handle, uvffi__close_cb);
+        h = next;
+    }
+}
+
+/* The Python object died while the handle was inactive and open: close it on
+ * the loop's thread (from any thread), freeing only the raw memory. */
+void uvffi_handle_abandon(uvffi_handle_t *h)
+{
+    uvffi_loop_t *lp = h->lp;
+    int wake;
+    uvffi__hobj_unbind(h);
+    h->self = 0;
+    uv_mutex_lock(&lp->mutex);
+    h->next_dead = lp->graveyard;
+    lp->graveyard = h;
+    wake = lp->running;
+    uv_mutex_unlock(&lp->mutex);
+    if (wake)
+        uv_async_send(&lp->reaper);
+}
+
+static int uvffi__locked_handle_set_ref(uvffi_handle_t *h, int ref)
+{
+    UVFFI_GUARD(h, NULL)
+    if (ref)
+        uv_ref(&h->uv.handle);
+    else
+        uv_unref(&h->uv.handle);
+    return 0;
+}
+
+UVFFI_SERIALISED(uvffi_handle_t *, uvffi_handle_new, (uvffi_loop_t *lp, int kind, uintptr_t self, long arg),
+                 uvffi__handle_new(lp, kind, self, arg, 1))
+UVFFI_SERIALISED(int, uvffi_handle_stop, (uvffi_handle_t *h), uvffi__handle_stop(h, NULL, 1))
+UVFFI_SERIALISED(int, uvffi_handle_close, (uvffi_handle_t *h), uvffi__handle_close(h, 1))
+UVFFI_SERIALISED(int, uvffi_handle_set_ref, (uvffi_handle_t *h, int ref), uvffi__locked_handle_set_ref(h, ref))
+
+int uvffi_handle_active(uvffi_handle_t *h) { return uv_is_active(&h->uv.handle); }
+int uvffi_handle_has_ref(uvffi_handle_t *h) { return uv_has_ref(&h->uv.handle); }
+int uvffi_handle_kept(uvffi_handle_t *h) { return h->kept; }
+int uvffi_handle_fileno(uvffi_handle_t *h)
+{
+    uv_os_fd_t fd;
+    int err = uv_fileno(&h->uv.handle, &fd);
+    return err ? err : (int)fd;
+}
+uv_handle_t *uvffi_handle_raw(uvffi_handle_t *h) { return &h->uv.handle; }

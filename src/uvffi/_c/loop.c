@@ -1,0 +1,403 @@
+/*
+ * Loops: creation (owned, or wrapping a uv_loop_t that C code owns), uv_run
+ * with the GIL hand-off around a poll that can block, the signal wakeup
+ * watcher, the reaper of abandoned handles, closing and walking uvffi's handles.
+ */
+
+/*@cdef
+#define UV_LOOP_BLOCK_SIGNAL ...
+#define UV_METRICS_IDLE_TIME ...
+uvffi_loop_t *uvffi_loop_new(uv_loop_t *existing, uintptr_t pyloop, int own);
+int uvffi_last_error(void);
+uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp);
+int uvffi_loop_check_thread(uvffi_loop_t *lp);
+int uvffi_run(uvffi_loop_t *lp, int mode);
+int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd);
+int uvffi_loop_wakeup_stop(uvffi_loop_t *lp);
+void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
+int uvffi_loop_free(uvffi_loop_t *lp);
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
+int uvffi_loop_stop(uvffi_loop_t *lp);
+int uvffi_loop_update_time(uvffi_loop_t *lp);
+int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value);
+int uvffi_metrics_info(uvffi_loop_t *lp, uint64_t *out);
+uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp);
+void uvffi_loop_set_ticks(uvffi_loop_t *lp, int pending);
+int uvffi_loop_tsafe_send(uvffi_loop_t *lp);
+*/
+
+static void uvffi__bury(uvffi_handle_t *h);       /* handle.c */
+static void uvffi__close_cb(uv_handle_t *handle); /* handle.c */
+static void uvffi__work_flush(uvffi_loop_t *lp);  /* work.c */
+
+/* Is one of the loop's queues empty? A queue is `struct uv__queue` since libuv
+ * 1.4x and `void *[2]` before (Debian's 1.44): both start with `next`, and an
+ * empty queue points to itself. */
+#define UVFFI_QUEUE_EMPTY(q) (*(void *const *)(q) == (const void *)(q))
+
+/* Can the coming poll block? (uv_backend_timeout() answers 0 whenever a watcher
+ * is queued for registration, so decide from the loop's own queues.) */
+static int uvffi__poll_may_block(uvffi_loop_t *lp)
+{
+    uv_loop_t *l = lp->loop;
+    return lp->mode != UV_RUN_NOWAIT && l->stop_flag == 0 &&
+           UVFFI_QUEUE_EMPTY(&l->idle_handles) &&
+           UVFFI_QUEUE_EMPTY(&l->pending_queue) && l->closing_handles == NULL;
+}
+
+/* Before poll: release the GIL if poll may block, so other threads run; then
+ * hand the work queued during this iteration to the thread pool, whose workers
+ * so find the GIL free instead of waking only to wait for it. */
+static void uvffi__gil_prepare_cb(uv_prepare_t *p)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)p->data;
+#if !UVFFI_PYPY
+    if (lp->gil_managed && lp->saved == NULL && uvffi__poll_may_block(lp))
+        lp->saved = PyEval_SaveThread();
+#endif
+    if (lp->deferred_head != NULL)
+        uvffi__work_flush(lp);
+}
+
+/* A signal arrived while the loop waited: run Python's handlers now. */
+static void uvffi__wakeup_cb(uv_poll_t *w, int status, int events)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)w->data;
+    char buf[64];
+    (void)status;
+    (void)events;
+    while (read(lp->wakeup_fd, buf, sizeof buf) > 0)
+        ;
+    {
+        GIL_ENTER(lp)
+#if UVFFI_PYPY
+        _uvffi_py_signals(lp->pyloop);
+#else
+        if (PyErr_CheckSignals() < 0)
+            uvffi__report(lp->pyloop);
+#endif
+        GIL_LEAVE(lp)
+    }
+}
+
+static void uvffi__reap(uvffi_loop_t *lp)
+{
+    uvffi_handle_t *h;
+    uv_mutex_lock(&lp->mutex);
+    h = lp->graveyard;
+    lp->graveyard = NULL;
+    uv_mutex_unlock(&lp->mutex);
+    uvffi__bury(h);
+}
+
+static void uvffi__reaper_cb(uv_async_t *a) { uvffi__reap((uvffi_loop_t *)a->data); }
+
+/* call_soon_threadsafe: run the batch queued by other threads (threadsafe.py). */
+static void uvffi__tsafe_cb(uv_async_t *a)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)a->data;
+    GIL_ENTER(lp)
+#if UVFFI_PYPY
+    _uvffi_py_threadsafe(lp->pyloop);
+#else
+    uvffi__loop_hook(uvffi__on_tsafe, lp->pyloop);
+#endif
+    UVFFI_AFTER_CALLBACK(lp);
+    GIL_LEAVE(lp)
+}
+
+static void uvffi__internal_closed(uv_handle_t *handle)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)handle->data;
+    lp->internal_closing--;
+}
+
+static int uvffi__loop_setup(uvffi_loop_t *lp)
+{
+    int err;
+    lp->wakeup_fd = -1;
+    err = uv_mutex_init(&lp->mutex);
+    if (err)
+        return err;
+    err = uv_prepare_init(lp->loop, &lp->gil_prepare);
+    if (err)
+        return err;
+    lp->gil_prepare.data = lp;
+    uv_prepare_start(&lp->gil_prepare, uvffi__gil_prepare_cb);
+    uv_unref((uv_handle_t *)&lp->gil_prepare);
+    err = uv_async_init(lp->loop, &lp->reaper, uvffi__reaper_cb);
+    if (err)
+        return err;
+    lp->reaper.data = lp;
+    uv_unref((uv_handle_t *)&lp->reaper);
+    err = uv_async_init(lp->loop, &lp->tsafe, uvffi__tsafe_cb);
+    if (err)
+        return err;
+    lp->tsafe.data = lp;
+    uv_unref((uv_handle_t *)&lp->tsafe);
+    return 0;
+}
+
+/* Create a loop owned by uvffi (existing == NULL) or wrap one that C code owns. */
+uvffi_loop_t *uvffi_loop_new(uv_loop_t *existing, uintptr_t pyloop, int own)
+{
+    int *err = &uvffi__last_err;
+    uvffi_loop_t *lp = calloc(1, sizeof *lp);
+    if (lp == NULL) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    lp->pyloop = pyloop;
+    if (existing == NULL) {
+        *err = uv_loop_init(&lp->own_loop);
+        if (*err) {
+            free(lp);
+            return NULL;
+        }
+        lp->loop = &lp->own_loop;
+        lp->owned = 1;
+    } else {
+        lp->loop = existing;
+        lp->owned = own;
+    }
+    *err = uvffi__loop_setup(lp);
+    if (*err) {
+        if (lp->owned)
+            uv_loop_close(lp->loop);
+        free(lp);
+        return NULL;
+    }
+    return lp;
+}
+
+int uvffi_last_error(void) { return uvffi__last_err; }
+uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp) { return lp->loop; }
+int uvffi_loop_check_thread(uvffi_loop_t *lp) { return uvffi__wrong_thread(lp) ? UVFFI_EWRONGTHREAD : 0; }
+
+/* uv_run with the GIL held on entry and on return (CPython). */
+static int uvffi__run_held(uvffi_loop_t *lp, int mode)
+{
+    int r, was_running, was_managed;
+    void *was_saved;
+    uv_thread_t was_thread;
+    uvffi_handle_t *dead;
+    /* One critical section marks the loop running and takes the graveyard (each
+     * lock/unlock pair is two atomic operations: this is entered per run(NOWAIT)). */
+    uv_mutex_lock(&lp->mutex);
+    was_running = lp->running;
+    was_thread = lp->thread;
+    lp->running = 1;
+    lp->thread = uv_thread_self();
+    dead = lp->graveyard;
+    lp->graveyard = NULL;
+    uv_mutex_unlock(&lp->mutex);
+    was_managed = lp->gil_managed;
+    was_saved = lp->saved;
+    lp->mode = mode;
+    lp->saved = NULL;
+#if !UVFFI_PYPY
+    lp->gil_managed = 1;
+#endif
+    uvffi__bury(dead);
+    r = uv_run(lp->loop, (uv_run_mode)mode);
+    if (lp->deferred_head != NULL) {  /* queued after this run's last prepare phase */
+        uvffi__work_flush(lp);
+        r = 1;
+    }
+#if !UVFFI_PYPY
+    if (lp->saved != NULL)
+        PyEval_RestoreThread((PyThreadState *)lp->saved);
+#endif
+    lp->saved = was_saved;
+    lp->gil_managed = was_managed;
+    uv_mutex_lock(&lp->mutex);
+    lp->running = was_running;
+    lp->thread = was_thread;
+    uv_mutex_unlock(&lp->mutex);
+    return r;
+}
+
+int uvffi_run(uvffi_loop_t *lp, int mode)
+{
+    int r;
+#if !UVFFI_PYPY
+    PyGILState_STATE st = PyGILState_Ensure();
+#endif
+    r = uvffi__run_held(lp, mode);
+#if !UVFFI_PYPY
+    PyGILState_Release(st);
+#endif
+    return r;
+}
+
+int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd)
+{
+    int err;
+    if (lp->wakeup_fd == fd)
+        return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
+    if (lp->wakeup_fd != -1)
+        return UV_EBUSY;
+    err = uv_poll_init(lp->loop, &lp->wakeup, fd);
+    if (err)
+        return err;
+    lp->wakeup.data = lp;
+    lp->wakeup_fd = fd;
+    uv_unref((uv_handle_t *)&lp->wakeup);
+    return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
+}
+
+int uvffi_loop_wakeup_stop(uvffi_loop_t *lp)
+{
+    if (lp->wakeup_fd == -1)
+        return 0;
+    return uv_poll_stop(&lp->wakeup);
+}
+
+static int uvffi__is_internal(uvffi_loop_t *lp, uv_handle_t *handle)
+{
+    return handle == (uv_handle_t *)&lp->gil_prepare || handle == (uv_handle_t *)&lp->reaper ||
+           handle == (uv_handle_t *)&lp->tsafe ||
+           (lp->wakeup_fd != -1 && handle == (uv_handle_t *)&lp->wakeup);
+}
+
+static void uvffi__close_internal_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)arg;
+    if (!uv_is_closing(handle) && uvffi__is_internal(lp, handle)) {
+        lp->internal_closing++;
+        uv_close(handle, uvffi__internal_closed);
+    }
+}
+
+/* One of this uvffi loop's handles (not another wrapper's of the same uv_loop_t)? */
+static uvffi_handle_t *uvffi__ours(uvffi_loop_t *lp, uv_handle_t *handle)
+{
+    uvffi_handle_t *h;
+    if (uvffi__is_internal(lp, handle) || !UVFFI_IS_OURS(handle))
+        return NULL;
+    h = UVFFI_OF(handle);
+    return h->lp == lp ? h : NULL;
+}
+
+static void uvffi__close_ours_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_handle_t *h = uvffi__ours((uvffi_loop_t *)arg, handle);
+    if (h == NULL || uv_is_closing(handle))
+        return;
+    if (h->self != 0 && !h->kept)
+        uvffi__keep(h);
+    uv_close(handle, uvffi__close_cb);
+}
+
+/* Close every handle uvffi created on this loop, and uvffi's internal ones. */
+void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal)
+{
+    SERIAL_ENTER()
+    uvffi__reap(lp);
+    uv_walk(lp->loop, uvffi__close_ours_cb, lp);
+    if (internal)
+        uv_walk(lp->loop, uvffi__close_internal_cb, lp);
+    SERIAL_LEAVE()
+}
+
+/* Free the loop: uv_loop_close if uvffi owns it. Returns libuv's result. */
+int uvffi_loop_free(uvffi_loop_t *lp)
+{
+    int err = 0;
+    if (lp->owned) {
+        err = uv_loop_close(lp->loop);
+        if (err)
+            return err;
+    }
+    uv_mutex_destroy(&lp->mutex);
+    free(lp);
+    return 0;
+}
+
+static void uvffi__walk_cb(uv_handle_t *handle, void *arg)
+{
+    uintptr_t list = ((uintptr_t *)arg)[0];
+    uvffi_handle_t *h = uvffi__ours((uvffi_loop_t *)((uintptr_t *)arg)[1], handle);
+    if (h == NULL || h->self == 0)
+        return;
+#if UVFFI_PYPY
+    _uvffi_py_walk(list, h->self);
+#else
+    PyList_Append((PyObject *)list, (PyObject *)h->self);
+#endif
+}
+
+/* Append every live uvffi handle's Python object to `list`. Walking the handle
+ * queue while the loop runs in another thread could follow a freed handle:
+ * refused with UVFFI_EWRONGTHREAD. Serialised like every other entry point. */
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
+{
+    uintptr_t arg[2];
+    int err = 0;
+    SERIAL_ENTER()
+    if (uvffi__wrong_thread(lp)) {
+        err = UVFFI_EWRONGTHREAD;
+    } else {
+        arg[0] = list;
+        arg[1] = (uintptr_t)lp;
+        uv_walk(lp->loop, uvffi__walk_cb, arg);
+    }
+    SERIAL_LEAVE()
+    return err;
+}
+
+/* uv_stop / uv_update_time, refused from a thread other than the running one
+ * (libuv's loop state is not thread-safe; use Async.send to stop from elsewhere). */
+static int uvffi__loop_stop(uvffi_loop_t *lp)
+{
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    uv_stop(lp->loop);
+    return 0;
+}
+
+static int uvffi__loop_update_time(uvffi_loop_t *lp)
+{
+    if (uvffi__wrong_thread(lp))
+        return UVFFI_EWRONGTHREAD;
+    uv_update_time(lp->loop);
+    return 0;
+}
+
+UVFFI_SERIALISED(int, uvffi_loop_stop, (uvffi_loop_t *lp), uvffi__loop_stop(lp))
+UVFFI_SERIALISED(int, uvffi_loop_update_time, (uvffi_loop_t *lp), uvffi__loop_update_time(lp))
+
+int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value)
+{
+    if (option == UV_LOOP_BLOCK_SIGNAL)
+        return uv_loop_configure(lp->loop, UV_LOOP_BLOCK_SIGNAL, value);
+#if UV_VERSION_HEX >= 0x012700
+    if (option == UV_METRICS_IDLE_TIME)
+        return uv_loop_configure(lp->loop, UV_METRICS_IDLE_TIME);
+#endif
+    return UV_ENOSYS;
+}
+
+int uvffi_metrics_info(uvffi_loop_t *lp, uint64_t *out)
+{
+#if UV_VERSION_HEX >= 0x012d00
+    uv_metrics_t m;
+    int err = uv_metrics_info(lp->loop, &m);
+    if (err)
+        return err;
+    out[0] = m.loop_count;
+    out[1] = m.events;
+    out[2] = m.events_waiting;
+    return 0;
+#else
+    (void)lp;
+    (void)out;
+    return UV_ENOSYS;
+#endif
+}
+
+uint64_t uvffi_metrics_idle_time(uvffi_loop_t *lp) { return uv_metrics_idle_time(lp->loop); }
+
+/* uvffi.scheduler / call_soon_threadsafe: the tick flag and the threadsafe wakeup. */
+void uvffi_loop_set_ticks(uvffi_loop_t *lp, int pending) { lp->ticks_pending = pending; }
+int uvffi_loop_tsafe_send(uvffi_loop_t *lp) { return uv_async_send(&lp->tsafe); }

@@ -1,0 +1,98 @@
+/*
+ * What every request kind shares (work, and later fs, dns, stream writes):
+ * allocation from the request table, the keep-alive of the Python request from
+ * submission until its done callback, and the done callback itself, after
+ * which the kind's cleanup runs and the memory is freed.
+ */
+
+/*@cdef
+uvffi_req_t *uvffi_req_new(uvffi_loop_t *lp, int kind, uintptr_t self);
+void uvffi_req_discard(uvffi_req_t *r);
+uv_req_t *uvffi_req_uv(uvffi_req_t *r);
+int uvffi_req_cancel(uvffi_req_t *r);
+*/
+
+static const uvffi_rkind_t *uvffi__rkind_at(int index); /* module.c */
+static void uvffi__work_flush(uvffi_loop_t *lp);         /* work.c */
+
+/* A request of kind `index` for Python object self (kept alive from now on). */
+static uvffi_req_t *uvffi__req_new(uvffi_loop_t *lp, int index, uintptr_t self, int held)
+{
+    const uvffi_rkind_t *kind = uvffi__rkind_at(index);
+    uvffi_req_t *r;
+    int *err = &uvffi__last_err;
+    if (kind == NULL) {
+        *err = UV_EINVAL;
+        return NULL;
+    }
+    if (uvffi__wrong_thread(lp)) {
+        *err = UVFFI_EWRONGTHREAD;
+        return NULL;
+    }
+    r = calloc(1, offsetof(uvffi_req_t, uv) + uv_req_size(kind->type));
+    if (r == NULL) {
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    r->lp = lp;
+    r->kind = kind;
+    r->self = self;
+    r->uv.req.data = r;
+    WITH_GIL(held, uvffi__obj_keep(lp, self));
+    return r;
+}
+
+/* libuv will not call back (the submission failed): drop the request. */
+static void uvffi__req_discard(uvffi_req_t *r, int held)
+{
+    WITH_GIL(held, uvffi__obj_release(r->lp, r->self));
+    free(r);
+}
+
+/* The done callback of every kind, GIL held: self._done(status), then the
+ * kind's cleanup, the keep-alive dropped, the memory freed. */
+static void uvffi__req_done(uvffi_req_t *r, int status)
+{
+    uvffi_loop_t *lp = r->lp;
+#if UVFFI_PYPY
+    _uvffi_py_done(r->self, status);
+#else
+    PyObject *st = PyLong_FromLong(status), *res = NULL;
+    if (st != NULL)
+        res = PyObject_CallMethodOneArg((PyObject *)r->self, uvffi__s_done, st);
+    if (res == NULL)
+        uvffi__report(r->self);
+    Py_XDECREF(res);
+    Py_XDECREF(st);
+#endif
+    if (r->kind->cleanup != NULL)
+        r->kind->cleanup(&r->uv.req);
+    uvffi__obj_release(lp, r->self);
+    free(r);
+    UVFFI_AFTER_CALLBACK(lp);
+}
+
+UVFFI_SERIALISED(uvffi_req_t *, uvffi_req_new, (uvffi_loop_t *lp, int kind, uintptr_t self),
+                 uvffi__req_new(lp, kind, self, 1))
+
+void uvffi_req_discard(uvffi_req_t *r)
+{
+    SERIAL_ENTER()
+    uvffi__req_discard(r, 1);
+    SERIAL_LEAVE()
+}
+
+uv_req_t *uvffi_req_uv(uvffi_req_t *r) { return &r->uv.req; }
+
+/* uv_cancel, from the loop's thread: a request no thread has started gets its
+ * done callback with UV_ECANCELED. */
+static int uvffi__req_cancel(uvffi_req_t *r)
+{
+    if (uvffi__wrong_thread(r->lp))
+        return UVFFI_EWRONGTHREAD;
+    if (r->deferred)  /* not with libuv yet: submit the batch, then cancel as usual */
+        uvffi__work_flush(r->lp);
+    return uv_cancel(&r->uv.req);
+}
+
+UVFFI_SERIALISED(int, uvffi_req_cancel, (uvffi_req_t *r), uvffi__req_cancel(r))

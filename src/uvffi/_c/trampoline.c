@@ -1,0 +1,208 @@
+/*
+ * The trampoline: how a libuv callback reaches Python and comes back, and how
+ * C keeps Python objects alive. The only file that differs by interpreter:
+ *   - CPython: C calls the Python objects through the C API (registered by
+ *     uvffi/_core/trampoline.py with uvffi_set_hooks);
+ *   - PyPy:    C calls the `extern "Python"` hooks of uvffi/_core/pypy.py with
+ *     cffi handles, and the objects C keeps live in their loop's `_kept` dict.
+ */
+
+/*@cdef
+int uvffi_set_hook(int which, uintptr_t fn);
+int uvffi_is_pypy(void);
+extern "Python" void _uvffi_py_call(uintptr_t self, long a, long b);
+extern "Python" void _uvffi_py_closed(uintptr_t self);
+extern "Python" void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self);
+extern "Python" void _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
+extern "Python" void _uvffi_py_work(uintptr_t self);
+extern "Python" void _uvffi_py_done(uintptr_t self, int status);
+extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
+extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
+extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
+*/
+
+#if UVFFI_PYPY
+
+/* extern "Python" hooks, defined by cffi from the @cdef block above */
+static void _uvffi_py_call(uintptr_t self, long a, long b);
+static void _uvffi_py_closed(uintptr_t self);
+static void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self);
+static void _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
+static void _uvffi_py_work(uintptr_t self);
+static void _uvffi_py_done(uintptr_t self, int status);
+static void _uvffi_py_signals(uintptr_t pyloop);
+static void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+static void _uvffi_py_ticks(uintptr_t pyloop);
+static void _uvffi_py_threadsafe(uintptr_t pyloop);
+
+#define uvffi__obj_keep(lp, o) _uvffi_py_keep((lp)->pyloop, (o))
+#define uvffi__obj_release(lp, o) _uvffi_py_release((lp)->pyloop, (o))
+
+#else /* CPython */
+
+static PyObject *uvffi__on_error;  /* f(source, exc): routes a callback's exception */
+static PyObject *uvffi__on_closed; /* f(handle): libuv closed a handle with Python storage */
+static PyObject *uvffi__on_ticks;  /* f(loop): runs the loop's next-tick queue */
+static PyObject *uvffi__on_tsafe;  /* f(loop): runs the call_soon_threadsafe batch */
+static PyObject *uvffi__s_on_closed; /* interned "_on_closed" */
+static PyObject *uvffi__s_run;       /* interned "_run" */
+static PyObject *uvffi__s_done;      /* interned "_done" */
+
+#define uvffi__obj_keep(lp, o) Py_INCREF((PyObject *)(o))
+#define uvffi__obj_release(lp, o) Py_DECREF((PyObject *)(o))
+
+/* Hand a pending exception to Python's router; never leaves one set. */
+static void uvffi__report(uintptr_t source)
+{
+    PyObject *type, *value, *tb, *r;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value == NULL) {
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        return;
+    }
+    if (tb != NULL)
+        PyException_SetTraceback(value, tb);
+    r = uvffi__on_error == NULL ? NULL
+        : PyObject_CallFunctionObjArgs(uvffi__on_error, (PyObject *)source, value, NULL);
+    if (r == NULL)
+        PyErr_WriteUnraisable(value);
+    Py_XDECREF(r);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* Call hook(pyloop) and report what it raised. */
+static void uvffi__loop_hook(PyObject *hook, uintptr_t pyloop)
+{
+    PyObject *r;
+    if (hook == NULL)
+        return;
+    r = PyObject_CallOneArg(hook, (PyObject *)pyloop);
+    if (r == NULL)
+        uvffi__report(pyloop);
+    else
+        Py_DECREF(r);
+}
+#endif
+
+static void uvffi__keep(uvffi_handle_t *h) { h->kept = 1; uvffi__obj_keep(h->lp, h->self); }
+static void uvffi__release(uvffi_handle_t *h) { h->kept = 0; uvffi__obj_release(h->lp, h->self); }
+
+/* Next-tick callbacks (uvffi.scheduler.next_tick) run right after the callback
+ * that queued them returns: Python sets lp->ticks_pending, C drains. GIL held. */
+static void uvffi__run_ticks(uvffi_loop_t *lp)
+{
+    while (lp->ticks_pending) {
+        lp->ticks_pending = 0;
+#if UVFFI_PYPY
+        _uvffi_py_ticks(lp->pyloop);
+#else
+        uvffi__loop_hook(uvffi__on_ticks, lp->pyloop);
+#endif
+    }
+}
+#define UVFFI_AFTER_CALLBACK(lp) \
+    if ((lp)->ticks_pending) uvffi__run_ticks(lp)
+
+/* After a callback: a handle that went inactive (a one-shot timer that fired)
+ * drops C's keep-alive. */
+static void uvffi__settle(uvffi_handle_t *h)
+{
+    if (h->kept && !uv_is_active(&h->uv.handle) && !uv_is_closing(&h->uv.handle))
+        uvffi__release(h);
+}
+
+/* Run h's Python callback as callback(handle, *extra), GIL held. CPython: the
+ * extra arguments are new references, consumed here (NULL ones mean the
+ * conversion failed: the error is reported instead of calling). PyPy: the kind
+ * gets (a, b) and its Python class's _emit builds the arguments. */
+#if UVFFI_PYPY
+static void uvffi__emit(uvffi_handle_t *h, long a, long b)
+{
+    if (h->self == 0)
+        return;
+    _uvffi_py_call(h->self, a, b);
+    uvffi__settle(h);
+    UVFFI_AFTER_CALLBACK(h->lp);
+}
+#else
+static PyObject *uvffi__callback_of(PyObject *self); /* bases.c: self._callback, new ref or NULL */
+
+static void uvffi__call(uvffi_handle_t *h, PyObject **extra, Py_ssize_t n)
+{
+    PyObject *stack[4], *pself = (PyObject *)h->self, *pcb, *r = NULL;
+    Py_ssize_t i;
+    int ok = 1;
+    for (i = 0; i < n; i++)
+        ok &= extra[i] != NULL;
+    if (pself == NULL || (pcb = uvffi__callback_of(pself)) == NULL) {
+        for (i = 0; i < n; i++)
+            Py_XDECREF(extra[i]);
+        return;
+    }
+    Py_INCREF(pself);
+    if (ok) {
+        stack[0] = pself;
+        for (i = 0; i < n; i++)
+            stack[i + 1] = extra[i];
+        r = PyObject_Vectorcall(pcb, stack, (size_t)(n + 1), NULL);
+    }
+    for (i = 0; i < n; i++)
+        Py_XDECREF(extra[i]);
+    if (r == NULL)
+        uvffi__report((uintptr_t)pself);
+    else
+        Py_DECREF(r);
+    Py_DECREF(pcb);
+    uvffi__settle(h);
+    Py_DECREF(pself);
+    UVFFI_AFTER_CALLBACK(h->lp);
+}
+
+/* An int, or None for 0: how pyuv hands libuv's error codes to callbacks. */
+static PyObject *uvffi__error_or_none(int err)
+{
+    if (err == 0)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(err);
+}
+#endif
+
+/* Register a Python function the trampolines call (CPython; PyPy's are the
+ * extern "Python" hooks): 0 on_error(source, exc), 1 on_closed(handle),
+ * 2 on_ticks(loop), 3 on_tsafe(loop). Returns 0, or UV_EINVAL. */
+int uvffi_set_hook(int which, uintptr_t fn)
+{
+#if !UVFFI_PYPY
+    PyObject **slot = which == 0 ? &uvffi__on_error : which == 1 ? &uvffi__on_closed
+                    : which == 2 ? &uvffi__on_ticks : which == 3 ? &uvffi__on_tsafe : NULL;
+    if (slot == NULL)
+        return UV_EINVAL;
+    GIL_ENSURE()
+    Py_XINCREF((PyObject *)fn);
+    Py_XSETREF(*slot, (PyObject *)fn);
+    if (uvffi__s_on_closed == NULL) {
+        uvffi__s_on_closed = PyUnicode_InternFromString("_on_closed");
+        uvffi__s_run = PyUnicode_InternFromString("_run");
+        uvffi__s_done = PyUnicode_InternFromString("_done");
+    }
+    GIL_RELEASE()
+#else
+    (void)which;
+    (void)fn;
+#endif
+    return 0;
+}
+
+int uvffi_is_pypy(void) { return UVFFI_PYPY; }
+
+/* Deliver a callback with no argument but the handle. */
+#if UVFFI_PYPY
+#define UVFFI_EMIT0(h) uvffi__emit((h), 0, 0)
+#else
+#define UVFFI_EMIT0(h) uvffi__call((h), NULL, 0)
+#endif

@@ -1,0 +1,76 @@
+"""Where a handle's and a loop's state lives.
+
+On CPython it is C struct slots (``HandleStorage`` and ``LoopStorage`` of
+``_c/bases.c``): the close callback's bookkeeping and the finaliser are C there,
+out of reach of Python code. On PyPy (whose JIT makes attributes cheap) it is the
+plain classes below, with the same attributes and the same two duties in Python:
+:func:`closed_by_libuv` and ``__del__``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+
+from .native import C, lib
+
+__all__ = ["HandleStorage", "LoopStorage", "closed_by_libuv"]
+
+
+class PyHandleStorage:
+    """A handle's state as Python attributes (PyPy). Defaults are class
+    attributes: fewer instance writes per handle created."""
+
+    _callback: Optional[Callable[..., Any]] = None
+    _close_cb: Optional[Callable[[Any], Any]] = None
+    _closed: bool = False
+    _ptr: Any = None
+    _loop: Any = None
+
+    def __del__(self) -> None:
+        ptr = self._ptr  # a class default: set even if __init__ failed early
+        if ptr is not None and not self._closed:
+            self._ptr = None
+            try:
+                lib.uvffi_handle_abandon(ptr)
+            except Exception:  # interpreter shutdown
+                pass
+
+
+class PyLoopStorage:
+    """A loop's state as Python attributes (PyPy); ``_kept`` holds the objects C
+    keeps alive (active handles, requests in flight), by their cffi handle."""
+
+    _lp: Any = None
+    _closed: bool = False
+    _running: bool = False
+    _threadsafe: Any = None
+    _scheduler: Any = None
+    _pending_exc: Optional[BaseException] = None
+    _kept: Dict[int, Any]
+
+
+if TYPE_CHECKING:
+    HandleStorage = PyHandleStorage
+    LoopStorage = PyLoopStorage
+else:
+    HandleStorage = C.get("HandleStorage") or PyHandleStorage
+    LoopStorage = C.get("LoopStorage") or PyLoopStorage
+
+
+def closed_by_libuv(handle: Any) -> None:
+    """libuv closed ``handle`` (Python storage): the bookkeeping, then its close
+    callback. Not a method: no subclass can skip it. An Async on the Python path
+    does it under its send lock, so that no send is in flight."""
+    lock = getattr(handle, "_send_lock", None)
+    if lock is not None:
+        with lock:
+            handle._ptr = None
+            handle._closed = True
+    else:
+        handle._ptr = None
+        handle._closed = True
+    handle._callback = None
+    cb = handle._close_cb
+    if cb is not None:
+        handle._close_cb = None
+        cb(handle)

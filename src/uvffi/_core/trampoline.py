@@ -1,0 +1,39 @@
+"""The Python ends of the C trampoline (``_c/trampoline.c``): where a callback's
+exception goes and what happens when libuv closed a handle with Python storage,
+and the registry of per-loop hooks (next-tick, call_soon_threadsafe) that the
+modules owning them fill in at their import.
+
+On CPython the C core calls these functions through the C API; on PyPy the
+``extern "Python"`` hooks of :mod:`uvffi._core.pypy` do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+from .native import PYPY, lib
+from .storage import closed_by_libuv
+
+__all__ = ["on_error", "set_hook", "hooks"]
+
+_HOOKS = {"error": 0, "closed": 1, "ticks": 2, "threadsafe": 3}
+
+hooks: Dict[str, Callable[..., Any]] = {}
+"""name -> function: what C (or PyPy's extern hooks) call for ``error`` (source,
+exc), ``closed`` (handle), ``ticks`` (loop) and ``threadsafe`` (loop)."""
+
+
+def on_error(source: Any, exc: BaseException) -> None:
+    """A callback of ``source`` (a handle, a request or the loop) raised ``exc``."""
+    getattr(source, "_loop", source)._handle_error(exc)
+
+
+def set_hook(name: str, fn: Callable[..., Any]) -> None:
+    """Register the Python function the C trampoline calls for ``name``."""
+    hooks[name] = fn
+    if not PYPY:
+        lib.uvffi_set_hook(_HOOKS[name], id(fn))  # C holds a reference
+
+
+set_hook("error", on_error)
+set_hook("closed", closed_by_libuv)

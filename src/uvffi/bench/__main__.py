@@ -1,0 +1,7 @@
+"""``python -m uvffi.bench``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,11 @@
+"""uvffi's handles, one module per libuv handle kind; :mod:`.base` states the
+lifetime rules they share."""
+
+from .async_ import Async
+from .base import Handle
+from .loop_watchers import Check, Idle, Prepare
+from .poll import Poll
+from .signal import Signal
+from .timer import Timer
+
+__all__ = ["Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "Poll"]

@@ -1,0 +1,137 @@
+"""The handle base class and the lifetime rules every handle kind shares.
+
+For authors of a handle kind (see docs/architecture.md for the whole path):
+
+- The libuv struct is allocated in C (``_c/handle.c``: a small header plus
+  ``uv_handle_size()``) and freed only in its close callback.
+- While a handle is active or closing, C holds a reference to the Python object,
+  so a started handle keeps working though the program drops it. A one-shot
+  handle that went inactive in its callback is released after the callback.
+- An inactive handle that nothing references is collected; its libuv handle is
+  then closed on the loop's thread and only the raw memory is freed.
+- The close callback's bookkeeping (``_ptr`` to None, ``_closed``, dropping the
+  callback) is done by C on CPython and by :func:`uvffi._core.storage.closed_by_libuv`
+  on PyPy: no subclass can skip it. To learn that a handle closed, pass a
+  callback to :meth:`Handle.close`.
+- A kind's start method stores the callback in ``_callback`` (the Python object
+  owns it; C borrows it) together with the C call that starts the handle.
+- A kind's class is ``class Kind(*ops("kind"), _Kind)``: on CPython its C
+  methods (``_c/<kind>.c``) take the plain case and hand anything else to the
+  Python implementation ``_Kind`` next in the MRO, which is all PyPy (and
+  ``UVFFI_NO_CBASE=1``) runs.
+- A callback's arguments beyond the handle come from C; on PyPy, C passes two
+  integers and the class's :meth:`Handle._emit` makes the arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar, Optional, Type
+
+from .._core import HandleStorage, lib, ref
+from ..error import HandleClosedError, HandleError, LoopClosedError, UVError, raise_for
+from ..loop import Loop
+
+__all__ = ["Handle"]
+
+
+class Handle(HandleStorage):
+    """Base class of libuv handles; not instantiated directly."""
+
+    _kind: ClassVar[int] = 0
+    _error: ClassVar[Type[UVError]] = HandleError
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # C borrows the Python object while the handle is inactive, and the
+        # storage's finaliser is what tells C the object is gone. A subclass whose
+        # own __del__ forgot super().__del__() would leave C with a dangling
+        # pointer: wrap such a __del__ so that the storage's runs after it,
+        # whatever it does (the storage's finaliser is idempotent).
+        super().__init_subclass__(**kwargs)
+        user_del = cls.__dict__.get("__del__")
+        if user_del is not None and not getattr(user_del, "_uvffi_wrapped", False):
+            def __del__(self: Any, _user_del: Callable[[Any], None] = user_del) -> None:
+                try:
+                    _user_del(self)
+                finally:
+                    HandleStorage.__del__(self)
+
+            __del__._uvffi_wrapped = True  # type: ignore[attr-defined]
+            cls.__del__ = __del__  # type: ignore[method-assign]
+
+    def __init__(self, loop: Loop, *, _arg: int = 0) -> None:
+        """Create the libuv handle on ``loop``."""
+        if not isinstance(loop, Loop):
+            raise TypeError(f"loop must be a uvffi Loop, not {type(loop).__name__}")
+        if not self._kind:
+            raise TypeError(f"{type(self).__name__} is abstract: create a Timer, Check, Async, ... instead")
+        if loop._closed:
+            raise LoopClosedError("the loop is closed")
+        if self._ptr is not None:
+            # A second __init__ would orphan the first libuv handle, which still
+            # borrows this object: a dangling pointer once the object dies.
+            raise RuntimeError("this handle is already initialised")
+        ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), _arg)
+        if not ptr:
+            raise_for(lib.uvffi_last_error(), self._error)
+        self._loop = loop
+        self._ptr = ptr
+
+    @property
+    def loop(self) -> Loop:
+        """The loop this handle belongs to."""
+        return self._loop
+
+    @property
+    def active(self) -> bool:
+        """True while the handle is started (for Async: until it is closed)."""
+        ptr = self._ptr
+        return ptr is not None and not self._closed and bool(lib.uvffi_handle_active(ptr))
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (the handle is closing or closed)."""
+        return self._closed
+
+    @property
+    def ref(self) -> bool:
+        """Whether the handle keeps the loop alive; set False to let the loop end without it."""
+        ptr = self._ptr
+        return ptr is not None and not self._closed and bool(lib.uvffi_handle_has_ref(ptr))
+
+    @ref.setter
+    def ref(self, value: bool) -> None:
+        err = lib.uvffi_handle_set_ref(self._live(), 1 if value else 0)
+        if err:
+            raise_for(err, self._error)
+
+    def _live(self) -> Any:
+        """The cffi pointer of an open handle; HandleClosedError (or, for a subclass
+        that skipped ``__init__``, a message saying so) otherwise."""
+        ptr = self._ptr
+        if ptr is None or self._closed:
+            if not self._closed and self._loop is None:
+                raise HandleClosedError(lib.UVFFI_ECLOSED, f"{type(self).__name__}.__init__ was not called")
+            raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
+        return ptr
+
+    def close(self, callback: Optional[Callable[[Any], Any]] = None) -> None:
+        """Close the handle; ``callback(handle)`` runs once libuv has closed it.
+
+        Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
+        if callback is not None and not callable(callback):
+            raise TypeError("a callable or None is required")
+        err = lib.uvffi_handle_close(self._live())
+        if err:
+            raise_for(err, self._error)
+        if callback is not None:
+            self._close_cb = callback
+        self._closed = True
+
+    def _emit(self, callback: Callable[..., Any], a: int, b: int) -> None:
+        """PyPy: call ``callback`` with this kind's arguments, made of the two
+        integers C passed (here: none; Signal and Poll override)."""
+        callback(self)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("active" if self.active else "inactive")
+        return f"<{type(self).__name__} {state}>"

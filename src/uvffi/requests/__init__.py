@@ -1,0 +1,7 @@
+"""uvffi's requests, one module per libuv request kind; :mod:`.base` states the
+rules they share."""
+
+from .base import Request
+from .work import WorkRequest
+
+__all__ = ["Request", "WorkRequest"]

@@ -1,0 +1,69 @@
+"""The request base class: what every libuv request shares (work now; file
+system, DNS and stream writes build on it).
+
+For authors of a request kind (the C side is ``_c/req.c``):
+
+- The C request (a small header plus ``uv_req_size()``) is made by
+  ``lib.uvffi_req_new(lp, kind, ref(self))`` or a kind's own submit function, and
+  holds the Python request alive from submission until its done callback has
+  run; then C runs the kind's cleanup and frees it.
+- C calls ``self._done(status)`` on the loop thread, once. A kind's ``_done``
+  starts with :meth:`Request._finish`, which forgets the C request and unpins
+  the buffers, then reads what it needs and calls the user's callback.
+- Objects libuv reads while the request is in flight (write buffers) are kept
+  in ``_pinned`` until the done callback: they cannot be freed or resized
+  meanwhile, whatever the program does with its own references.
+- :meth:`cancel` works where libuv allows it (thread-pool requests not yet
+  started); the done callback then gets ``UV_ECANCELED``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Optional
+
+from .._core import lib
+from ..error import raise_for
+
+if TYPE_CHECKING:
+    from ..loop import Loop
+
+__all__ = ["Request"]
+
+
+class Request:
+    """Base class of libuv requests; not instantiated directly."""
+
+    _req: Any = None
+    _loop: Any = None
+    _pinned: Optional[List[Any]] = None
+
+    @property
+    def loop(self) -> "Loop":
+        """The loop whose thread runs the request's callback."""
+        return self._loop
+
+    @property
+    def pending(self) -> bool:
+        """True until the request's callback has been called."""
+        return self._req is not None
+
+    def cancel(self) -> bool:
+        """Cancel the request if libuv has not started it: its callback then gets
+        ``UV_ECANCELED``. Returns True if it was cancelled. Only from the loop's
+        thread while it runs (RuntimeError otherwise)."""
+        req = self._req
+        if req is None:
+            return False
+        err = lib.uvffi_req_cancel(req)
+        if err == lib.UVFFI_EWRONGTHREAD:
+            raise_for(err)
+        return err == 0
+
+    def _finish(self) -> None:
+        """The first step of every ``_done``: the C request is gone, the buffers free."""
+        self._req = None
+        self._pinned = None
+
+    def _done(self, status: int) -> None:  # pragma: no cover - every kind overrides it
+        """On the loop thread, once: the request finished with ``status``."""
+        self._finish()
