@@ -314,22 +314,53 @@ class Loop(LoopStorage):
     def excepthook(self, typ: Type[BaseException], value: BaseException, tb: Optional[TracebackType]) -> None:
         """Called with ``(type, value, traceback)`` for an ``Exception`` raised by a callback.
 
-        The default prints the traceback to stderr. Assign another function of the
-        same signature to ``loop.excepthook`` to change it (pyuv's API)."""
+        The default prints ``Unhandled exception in callback`` and the traceback to
+        stderr, as pyuv's does. Assign another function of the same signature to
+        ``loop.excepthook`` (or override it in a subclass) to change it; ``None``
+        restores the default printing. A hook that raises an ``Exception`` gets its
+        own traceback printed under ``Unhandled exception in excepthook``, followed
+        by the callback's; one that raises a ``BaseException`` stops the loop and
+        :meth:`run` re-raises it."""
+        print("Unhandled exception in callback", file=sys.stderr)
         traceback.print_exception(typ, value, tb)
 
     def _handle_error(self, exc: BaseException) -> None:
-        """Route an exception from a callback: excepthook, or stop and re-raise from run()."""
+        """Route an exception from a callback: excepthook, or stop and re-raise from run().
+
+        For an ``Exception`` this follows pyuv's ``handle_uncaught_exception``: the hook
+        is looked up with getattr (an AttributeError, or a hook that is ``None``, means
+        the default printing); a lookup or a hook that fails with an ``Exception`` has
+        that error printed, then the original is printed as unhandled."""
         if isinstance(exc, Exception):
+            failure: Optional[tuple] = None  # (title, the lookup's or the hook's Exception)
+            hook: Any = None
             try:
-                self.excepthook(type(exc), exc, exc.__traceback__)
+                hook = self.excepthook
+            except AttributeError:
+                pass
+            except Exception as lookup_exc:
+                failure = ("Exception while getting excepthook", lookup_exc)
+            except BaseException as lookup_exc:
+                exc = lookup_exc
+            if hook is not None and isinstance(exc, Exception):
+                try:
+                    hook(type(exc), exc, exc.__traceback__)
+                    return
+                except Exception as hook_exc:
+                    failure = ("Unhandled exception in excepthook", hook_exc)
+                except BaseException as hook_exc:
+                    exc = hook_exc
+            if isinstance(exc, Exception):
+                if failure is not None:
+                    title, err = failure
+                    print(title, file=sys.stderr)
+                    # Inside the callback's except block the original is err's context:
+                    # it is printed next, on its own, as pyuv does.
+                    chain = not (err.__context__ is exc and err.__cause__ is None)
+                    traceback.print_exception(type(err), err, err.__traceback__, chain=chain)
+                    print(file=sys.stderr)
+                Loop.excepthook(self, type(exc), exc, exc.__traceback__)
                 return
-            except Exception:
-                print("uvffi: the loop's excepthook raised:", file=sys.stderr)
-                traceback.print_exc()
-                return
-            except BaseException as hook_exc:
-                exc = hook_exc
         if self._pending_exc is None:
             self._pending_exc = exc
         if not self._closed:
