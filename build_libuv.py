@@ -249,15 +249,30 @@ extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
 """
 
 
+# pyuv's modules, one concern each: src/uvffi/_c/<concern>.cdef is appended to CDEF,
+# src/uvffi/_c/<concern>.c (if present) is #included after _glue.c.
+C_DIR = GLUE_DIR / "_c"
+CONCERNS = ("util", "thread", "fs", "dns")
+
+
+def concern_cdef() -> str:
+    return "".join((C_DIR / f"{c}.cdef").read_text() for c in CONCERNS)
+
+
+def concern_sources() -> list[Path]:
+    return [C_DIR / f"{c}.c" for c in CONCERNS if (C_DIR / f"{c}.c").exists()]
+
+
 def make_ffibuilder() -> FFI:
     """Declare the API and the sources; fetch libuv first unless the system's is used."""
     builder = FFI()
-    builder.cdef(CDEF)
+    builder.cdef(CDEF + concern_cdef())
     use_system = os.environ.get("UVFFI_USE_SYSTEM_LIBUV", "") not in ("", "0")
     kwargs: dict = {
         "include_dirs": [str(GLUE_DIR)],
         # The glue is #included, not compiled apart: rebuild when it changes.
-        "depends": [str(GLUE_DIR / n) for n in ("_glue.c", "_bases.c", "_threadsafe.c")],
+        "depends": [str(GLUE_DIR / n) for n in ("_glue.c", "_bases.c", "_threadsafe.c")]
+        + [str(p) for p in concern_sources()],
         "extra_compile_args": [
             "-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function",
             "-Werror=implicit-function-declaration",
@@ -290,7 +305,9 @@ def make_ffibuilder() -> FFI:
     # Extra flags from the environment (sanitizer builds: scripts/asan).
     kwargs["extra_compile_args"] += shlex.split(os.environ.get("UVFFI_CFLAGS", ""))
     kwargs["extra_link_args"] = kwargs.get("extra_link_args", []) + shlex.split(os.environ.get("UVFFI_LDFLAGS", ""))
-    builder.set_source("uvffi._uv", '#include <uv.h>\n#include "_glue.c"\n', **kwargs)
+    preamble = '#include <uv.h>\n#include "_glue.c"\n'
+    preamble += "".join(f'#include "_c/{p.name}"\n' for p in concern_sources())
+    builder.set_source("uvffi._uv", preamble, **kwargs)
     return builder
 
 

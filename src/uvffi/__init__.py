@@ -23,6 +23,10 @@ _install()
 _install_loop_hooks()
 
 from . import metrics, scheduler, threadsafe  # noqa: E402  (after the hooks are installed)
+from . import util  # noqa: E402
+from . import thread  # noqa: E402
+from . import fs  # noqa: E402
+from . import dns  # noqa: E402
 
 LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 """The version of the libuv uvffi was built with (the pin, or the system's)."""
@@ -31,4 +35,5 @@ __all__ = [
     "Loop", "Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "WorkRequest",
     "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT",
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
+    "util", "thread", "fs", "dns",
 ]

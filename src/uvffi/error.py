@@ -7,6 +7,7 @@ from ._ffi import ffi, lib
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "LoopClosedError", "FeatureUnavailableError",
+    "FSError", "FSEventError", "FSPollError",
 ]
 
 
@@ -48,6 +49,18 @@ class CheckError(HandleError):
 
 class SignalError(HandleError):
     """A :class:`~uvffi.Signal` operation failed."""
+
+
+class FSError(UVError):
+    """A :mod:`uvffi.fs` function failed (``args``: libuv's error code, message)."""
+
+
+class FSEventError(HandleError):
+    """An :class:`~uvffi.fs.FSEvent` operation failed."""
+
+
+class FSPollError(HandleError):
+    """An :class:`~uvffi.fs.FSPoll` operation failed."""
 
 
 class FeatureUnavailableError(UVError, NotImplementedError):
