@@ -22,11 +22,7 @@ from .work import WorkRequest
 _install()
 _install_loop_hooks()
 
-from . import metrics, scheduler, threadsafe  # noqa: E402  (after the hooks are installed)
-from . import util  # noqa: E402
-from . import thread  # noqa: E402
-from . import fs  # noqa: E402
-from . import dns  # noqa: E402
+from . import dns, fs, metrics, scheduler, thread, threadsafe, util  # noqa: E402  (after the hooks are installed)
 
 LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 """The version of the libuv uvffi was built with (the pin, or the system's)."""
