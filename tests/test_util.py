@@ -10,6 +10,7 @@ import pytest
 
 import uvffi as pyuv
 from uvffi import util
+from uvffi._ffi import lib
 from uvffi.error import FeatureUnavailableError, UVError
 
 
@@ -31,7 +32,7 @@ def test_available_memory_or_feature_error():
     try:
         assert util.get_available_memory() > 0
     except FeatureUnavailableError:
-        assert pyuv.LIBUV_VERSION < "1.45"
+        assert lib.uv_version() < 0x012D00 or lib.UV_VERSION_HEX < 0x012D00
 
 
 def test_loadavg_is_three_floats():

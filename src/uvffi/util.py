@@ -189,7 +189,8 @@ def cpu_info() -> List[CPUInfo]:
         for i in range(count[0]):
             c = cpus[i]
             t = c.cpu_times
-            model = _text(c.model) if c.model else ""
+            m = lib.uvffi_cpu_model(cpus + i)
+            model = _text(m) if m else ""
             out.append(CPUInfo(model, c.speed, CPUTimes(t.sys, t.user, t.idle, t.irq, t.nice)))
         return out
     finally:

@@ -15,6 +15,8 @@ static int uvffi_ifaddr_name(const uv_interface_address_t *a, int netmask, char 
     return uv_ip_name(sa, buf, size);
 }
 
+static const char *uvffi_cpu_model(const uv_cpu_info_t *c) { return c->model; }
+
 /* Synchronous uv_random: with no callback libuv needs no loop. */
 static int uvffi_random_sync(void *buf, size_t buflen)
 {
