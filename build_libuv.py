@@ -168,6 +168,7 @@ def cdef_text() -> str:
 CDEF_BLOCK = re.compile(r"/\*@cdef\n(.*?)\*/", re.S)
 
 
+
 def make_ffibuilder() -> FFI:
     """Declare the API and the sources; fetch libuv first unless the system's is used."""
     builder = FFI()

@@ -7,7 +7,7 @@ any of uvffi's modules first is safe.
 
 from __future__ import annotations
 
-from . import errno, error, metrics, scheduler, threadsafe
+from . import dns, errno, error, fs, metrics, scheduler, thread, threadsafe, util
 from ._core import ffi, lib
 from ._version import __version__
 from .handles import Async, Check, Handle, Idle, Poll, Prepare, Signal, Timer
@@ -23,4 +23,5 @@ __all__ = [
     "RUN_DEFAULT", "RUN_ONCE", "RUN_NOWAIT", "UV_RUN_DEFAULT", "UV_RUN_ONCE", "UV_RUN_NOWAIT",
     "UV_READABLE", "UV_WRITABLE", "UV_DISCONNECT", "UV_PRIORITIZED",
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
+    "util", "thread", "fs", "dns",
 ]

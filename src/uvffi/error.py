@@ -9,6 +9,7 @@ from .errno import strerror
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
+    "FSError", "FSEventError", "FSPollError",
 ]
 
 
@@ -52,8 +53,22 @@ class SignalError(HandleError):
     """A :class:`~uvffi.Signal` operation failed."""
 
 
+
+
 class PollError(HandleError):
     """A :class:`~uvffi.Poll` operation failed."""
+
+
+class FSError(UVError):
+    """A :mod:`uvffi.fs` function failed (``args``: libuv's error code, message)."""
+
+
+class FSEventError(HandleError):
+    """An :class:`~uvffi.fs.FSEvent` operation failed."""
+
+
+class FSPollError(HandleError):
+    """An :class:`~uvffi.fs.FSPoll` operation failed."""
 
 
 class FeatureUnavailableError(UVError, NotImplementedError):

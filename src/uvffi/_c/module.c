@@ -35,6 +35,10 @@ enum { UVFFI_RKIND_WORK = 1 };
 #include "threadsafe.c"
 #endif
 #include "errno.c"
+#include "util.c"
+#include "fs.c"
+#include "thread.c"
+#include "dns.c"
 
 /* The handle kinds. Index 0 is no kind (the abstract Handle). */
 static const uvffi_kind_t *const uvffi__kinds[] = {
