@@ -56,7 +56,31 @@ else:
 
 
 class Handle(_Base):
-    """Base class of libuv handles; not instantiated directly."""
+    """Base class of libuv handles (:class:`~uvffi.Timer`, :class:`~uvffi.Prepare`,
+    :class:`~uvffi.Check`, :class:`~uvffi.Idle`, :class:`~uvffi.Async`,
+    :class:`~uvffi.Signal`); not instantiated directly. It owns the lifetime rules:
+
+    - A started handle stays alive though the program drops every reference to it:
+      C holds a reference while the handle is active or closing.
+    - An inactive handle that nothing references (reference cycles included) is
+      garbage-collected; its libuv handle is then closed on the loop's thread and its
+      memory freed after libuv's close callback, never before.
+    - Operations on a closed handle, or on a handle of a closed loop, raise
+      :class:`~uvffi.error.HandleClosedError`.
+    - Handle and loop classes can be subclassed and their instances take arbitrary
+      attributes. A subclass may override ``__init__`` (calling
+      ``super().__init__(loop, ...)``), ``__del__`` (the base finaliser still runs
+      after it) and ``_on_closed``.
+
+    On CPython the base class is ``uvffi._uv.HandleBase`` (C), which holds the
+    handle's state as struct slots and does the plain case of creation,
+    :meth:`close`, :meth:`uvffi.Timer.start` and :meth:`uvffi.Async.send` in C;
+    anything else (keyword arguments, a non-number timeout, a closed handle,
+    another thread's running loop) goes to the Python methods, which raise the
+    errors. Its finaliser closes an open handle whose object dies, keyed on the C
+    handle itself. On PyPy the base is a plain Python class with the same
+    attributes and methods.
+    """
 
     _kind: ClassVar[int] = 0
     _error: ClassVar[Type[UVError]] = HandleError

@@ -63,13 +63,40 @@ else:
 
 
 class Loop(_Base):
-    """A libuv event loop.
+    """A libuv event loop (``uv_loop_t``), owned by uvffi; see also :meth:`default_loop`
+    and :meth:`from_pointer`. ``with Loop() as loop:`` closes it on exit.
 
-    Callbacks run on the thread that calls :meth:`run`, holding the GIL; while
-    the loop waits for events the GIL is released so other threads run. A
-    callback's ``Exception`` goes to :meth:`excepthook` and the loop goes on; a
-    ``BaseException`` (``KeyboardInterrupt``, ``SystemExit``) stops the loop and
-    is re-raised from :meth:`run`.
+    **Running.** :meth:`run` takes ``RUN_DEFAULT``, ``RUN_ONCE`` or ``RUN_NOWAIT``
+    (also spelt ``UV_RUN_*``): ``ValueError`` for another int, ``TypeError`` for a
+    non-int, ``RuntimeError`` if this loop is already running (a *different* loop may
+    be run from inside a callback). On CPython ``run`` is a C method of the loop's
+    base class: an open loop with nothing queued by :meth:`call_soon_threadsafe` or
+    the scheduler, run with ``RUN_NOWAIT`` or off the main thread, runs without a
+    Python frame; every other case goes to the Python implementation.
+
+    **Errors from callbacks.** A callback's ``Exception`` goes to :meth:`excepthook`
+    and the loop goes on; if the excepthook itself raises, that failure is printed to
+    stderr and the loop goes on. A ``BaseException`` (``KeyboardInterrupt``,
+    ``SystemExit``) stops the loop at the end of the current iteration and is
+    re-raised from :meth:`run`; the loop stays usable.
+
+    **Threads and the GIL.** Callbacks run on the thread that calls :meth:`run`,
+    holding the GIL; the loop releases the GIL only while it may block in poll, so
+    other Python threads run while it waits. Only :meth:`uvffi.Async.send` and
+    :meth:`call_soon_threadsafe` may be called from other threads; other operations
+    made while the loop runs in another thread raise ``RuntimeError``.
+
+    **Ctrl-C.** During a :meth:`run` that may block, on the main thread, Python's
+    signal wakeup fd is set to a socket the loop watches: SIGINT wakes the loop,
+    Python's handler runs and ``KeyboardInterrupt`` comes out of :meth:`run` at
+    once. The previous wakeup fd is restored when :meth:`run` returns.
+
+    >>> with uvffi.Loop() as loop:
+    ...     timer = uvffi.Timer(loop)
+    ...     timer.start(lambda t: print("fired after", t.repeat, "s repeat"), 0.001, 0)
+    ...     loop.run()
+    fired after 0.0 s repeat
+    False
     """
 
     _default: ClassVar[Optional["Loop"]] = None
@@ -400,8 +427,9 @@ class Loop(_Base):
 
     def close(self) -> None:
         """Close every handle (their close callbacks run), wait for queued work,
-        and release the loop. A closed loop and its handles raise on use;
-        closing again does nothing."""
+        and release the loop. A closed loop and its handles raise on use
+        (:class:`~uvffi.error.LoopClosedError`, :class:`~uvffi.error.HandleClosedError`);
+        closing again does nothing. ``RuntimeError`` while the loop runs."""
         if self._closed:
             return
         if self._running:
