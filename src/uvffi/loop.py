@@ -315,9 +315,22 @@ class Loop(_Base):
         return lib.uv_backend_fd(self._live_raw())
 
     def get_timeout(self) -> float:
-        """The poll timeout in seconds, or -1.0 when poll would wait without limit.
+        """The poll timeout in seconds, or -1.0 when poll would wait without limit
+        (libuv's ``uv_backend_timeout``): how long a program that embeds this loop may
+        wait on :meth:`fileno` before calling ``run(RUN_NOWAIT)``.
 
-        Reads the timer heap: only from the loop's thread (RuntimeError otherwise)."""
+        It is 0.0 while an I/O watcher waits to be registered with the backend fd, and
+        every loop has one until its first :meth:`run`: libuv's own ``uv_loop_init``
+        starts the thread pool's async handle, whose eventfd is added to epoll/kqueue only
+        by the next poll. Until then :meth:`fileno` does not become readable when that
+        eventfd fires (a :meth:`queue_work` completion, :meth:`call_soon_threadsafe`,
+        :meth:`uvffi.Async.send`), so a timer's 10 s would be a wrong answer for an
+        embedder: it would sleep through those wakeups. libuv returns 0 for this reason
+        ("call uv_run to update the backend fd state"); after one ``run(RUN_NOWAIT)`` the
+        answer is the next timer's (9.999 for a 10 s timer). pyuv 1.4 reported 10.0 here:
+        its bundled libuv 1.13 predates that check.
+
+        Only from the loop's thread (RuntimeError otherwise)."""
         err = lib.uvffi_loop_check_thread(self._live_lp())
         if err:
             raise_for(err)
