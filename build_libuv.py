@@ -20,9 +20,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any, Mapping, Optional
 
 from cffi import FFI
 
@@ -58,6 +60,64 @@ DARWIN_SOURCES = [
 
 class BuildError(SystemExit):
     """A build failure explained in one line."""
+
+
+def report(message: str) -> None:
+    """Say what the build is doing, on stderr: ``pip install -v`` shows it."""
+    print(f"uvffi: {message}", file=sys.stderr, flush=True)
+
+
+def missing_headers(paths: Mapping[str, str], implementation: str) -> Optional[str]:
+    """Why this interpreter cannot compile a C extension, in one line, or None.
+
+    ``paths`` is ``sysconfig.get_paths()`` (its ``include`` and ``platinclude``
+    directories: PyPy's own include directory is its ``include``), and
+    ``implementation`` is ``sys.implementation.name``. Without these headers the
+    compiler fails only on the first source that includes them, after libuv's."""
+    dirs = list(dict.fromkeys(d for d in (paths.get("include"), paths.get("platinclude")) if d))
+    missing = [h for h in ("Python.h", "pyconfig.h") if not any((Path(d) / h).is_file() for d in dirs)]
+    if not missing:
+        return None
+    if implementation == "pypy":
+        who, package = "PyPy", "pypy3-dev"
+    else:
+        who, package = "CPython", "python3-dev"
+    where = " or ".join(dirs) or "sysconfig's include directory (none is configured)"
+    return (f"uvffi: cannot compile: {who}'s C headers ({', '.join(missing)}) are missing from {where}; "
+            f"install {package} (Debian/Ubuntu: apt-get install {package}) and retry.")
+
+
+def check_python_headers() -> None:
+    """Fail at once, before compiling anything, when this interpreter's headers are missing."""
+    reason = missing_headers(sysconfig.get_paths(), sys.implementation.name)
+    if reason:
+        raise BuildError(reason)
+
+
+def before_build(command: Any, ext: Any) -> None:
+    """setup.py's build_ext calls this (through cffi's ``pre_run`` hook) before it writes
+    the module's C source: check the headers, then report the compile and the link."""
+    check_python_headers()
+    libuv = [s for s in ext.sources if str(VENDOR) in os.path.abspath(s)]
+    build_extension = command.build_extension
+
+    def reporting_build_extension(extension: Any) -> None:
+        link = command.compiler.link_shared_object
+
+        def reporting_link(*args: Any, **kwargs: Any) -> Any:
+            report(f"linking {extension.name}")
+            return link(*args, **kwargs)
+
+        command.compiler.link_shared_object = reporting_link
+        what = f"{len(libuv)} libuv sources and the C glue" if libuv else "the C glue (system libuv)"
+        report(f"compiling {what} (about 10-20 s on 2 cores; unchanged files are skipped)")
+        try:
+            build_extension(extension)
+        finally:
+            command.compiler.link_shared_object = link
+        report(f"built {extension.name}")
+
+    command.build_extension = reporting_build_extension
 
 
 def read_pin() -> dict[str, str]:
@@ -150,6 +210,7 @@ def fetch_libuv() -> None:
         unpack(archive, pin["member"])
     if not (VENDOR / "include" / "uv.h").exists():
         raise BuildError(f"uvffi: {pin['archive']} holds no libuv under {pin['member']}.")
+    report(f"libuv {pin['version']} unpacked into {VENDOR} (sha256 checked); later builds are offline")
 
 
 def core_files() -> list[Path]:
@@ -211,12 +272,17 @@ def make_ffibuilder() -> FFI:
     kwargs["extra_compile_args"] += shlex.split(os.environ.get("UVFFI_CFLAGS", ""))
     kwargs["extra_link_args"] = kwargs.get("extra_link_args", []) + shlex.split(os.environ.get("UVFFI_LDFLAGS", ""))
     builder.set_source("uvffi._uv", '#include <uv.h>\n#include "module.c"\n', **kwargs)
+    # For setup.py's build_ext (cffi hands it this object) and for __main__ below.
+    builder.uvffi_before_build = before_build  # type: ignore[attr-defined]
+    builder.uvffi_libuv_sources = kwargs.get("sources", [])  # type: ignore[attr-defined]
     return builder
 
 
 ffibuilder = make_ffibuilder()
 
 if __name__ == "__main__":
+    check_python_headers()
     os.chdir(ROOT)
+    report(f"compiling {len(ffibuilder.uvffi_libuv_sources)} libuv sources and the C glue, then linking")
     # UVFFI_BUILD_DIR: where to build (scripts/asan builds apart from the normal build).
     ffibuilder.compile(tmpdir=os.environ.get("UVFFI_BUILD_DIR", str(ROOT / "build" / "cffi")), verbose=True)

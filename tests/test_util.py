@@ -7,10 +7,10 @@ import socket
 import sys
 
 import pytest
-from uvffi._core import lib
 
 import uvffi as pyuv
 from uvffi import util
+from uvffi._core import lib
 from uvffi.error import FeatureUnavailableError, UVError
 
 

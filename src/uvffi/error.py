@@ -64,11 +64,11 @@ class FSError(UVError):
 
 
 class FSEventError(HandleError):
-    """An :class:`~uvffi.fs.FSEvent` operation failed."""
+    """An ``uvffi.fs.FSEvent`` operation failed."""
 
 
 class FSPollError(HandleError):
-    """An :class:`~uvffi.fs.FSPoll` operation failed."""
+    """An ``uvffi.fs.FSPoll`` operation failed."""
 
 
 class FeatureUnavailableError(UVError, NotImplementedError):

@@ -40,13 +40,41 @@ L = TypeVar("L", bound="Loop")
 
 @c_methods("loop")
 class Loop(LoopStorage):
-    """A libuv event loop.
+    """A libuv event loop (``uv_loop_t``), owned by uvffi; see also :meth:`default_loop`
+    and :meth:`from_pointer`. ``with Loop() as loop:`` closes it on exit.
 
-    Callbacks run on the thread that calls :meth:`run`, holding the GIL; while
-    the loop waits for events the GIL is released so other threads run. A
-    callback's ``Exception`` goes to :meth:`excepthook` and the loop goes on; a
-    ``BaseException`` (``KeyboardInterrupt``, ``SystemExit``) stops the loop and
-    is re-raised from :meth:`run`.
+    **Running.** :meth:`run` takes ``RUN_DEFAULT``, ``RUN_ONCE`` or ``RUN_NOWAIT``
+    (also spelt ``UV_RUN_*``): ``ValueError`` for another int, ``TypeError`` for a
+    non-int, ``RuntimeError`` if this loop is already running (a *different* loop may
+    be run from inside a callback). On CPython ``run`` is a C method put before this
+    class in the MRO (``LoopOps``, see docs/architecture.md): an open loop with
+    nothing queued by :meth:`call_soon_threadsafe` or the scheduler, run with
+    ``RUN_NOWAIT`` or off the main thread, runs without a Python frame; every other
+    case goes to the Python implementation.
+
+    **Errors from callbacks.** A callback's ``Exception`` goes to :meth:`excepthook`
+    and the loop goes on; if the excepthook itself raises, that failure is printed to
+    stderr and the loop goes on. A ``BaseException`` (``KeyboardInterrupt``,
+    ``SystemExit``) stops the loop at the end of the current iteration and is
+    re-raised from :meth:`run`; the loop stays usable.
+
+    **Threads and the GIL.** Callbacks run on the thread that calls :meth:`run`,
+    holding the GIL; the loop releases the GIL only while it may block in poll, so
+    other Python threads run while it waits. Only :meth:`uvffi.Async.send` and
+    :meth:`call_soon_threadsafe` may be called from other threads; other operations
+    made while the loop runs in another thread raise ``RuntimeError``.
+
+    **Ctrl-C.** During a :meth:`run` that may block, on the main thread, Python's
+    signal wakeup fd is set to a socket the loop watches: SIGINT wakes the loop,
+    Python's handler runs and ``KeyboardInterrupt`` comes out of :meth:`run` at
+    once. The previous wakeup fd is restored when :meth:`run` returns.
+
+    >>> with uvffi.Loop() as loop:
+    ...     timer = uvffi.Timer(loop)
+    ...     timer.start(lambda t: print("fired after", t.repeat, "s repeat"), 0.001, 0)
+    ...     loop.run()
+    fired after 0.0 s repeat
+    False
     """
 
     _default: ClassVar[Optional["Loop"]] = None
@@ -262,9 +290,22 @@ class Loop(LoopStorage):
         return lib.uv_backend_fd(self._live_raw())
 
     def get_timeout(self) -> float:
-        """The poll timeout in seconds, or -1.0 when poll would wait without limit.
+        """The poll timeout in seconds, or -1.0 when poll would wait without limit
+        (libuv's ``uv_backend_timeout``): how long a program that embeds this loop may
+        wait on :meth:`fileno` before calling ``run(RUN_NOWAIT)``.
 
-        Reads the timer heap: only from the loop's thread (RuntimeError otherwise)."""
+        It is 0.0 while an I/O watcher waits to be registered with the backend fd, and
+        every loop has one until its first :meth:`run`: libuv's own ``uv_loop_init``
+        starts the thread pool's async handle, whose eventfd is added to epoll/kqueue only
+        by the next poll. Until then :meth:`fileno` does not become readable when that
+        eventfd fires (a :meth:`queue_work` completion, :meth:`call_soon_threadsafe`,
+        :meth:`uvffi.Async.send`), so a timer's 10 s would be a wrong answer for an
+        embedder: it would sleep through those wakeups. libuv returns 0 for this reason
+        ("call uv_run to update the backend fd state"); after one ``run(RUN_NOWAIT)`` the
+        answer is the next timer's (9.999 for a 10 s timer). pyuv 1.4 reported 10.0 here:
+        its bundled libuv 1.13 predates that check.
+
+        Only from the loop's thread (RuntimeError otherwise)."""
         err = lib.uvffi_loop_check_thread(self._live_lp())
         if err:
             raise_for(err)
@@ -402,8 +443,9 @@ class Loop(LoopStorage):
 
     def close(self) -> None:
         """Close every handle (their close callbacks run), wait for queued work,
-        and release the loop. A closed loop and its handles raise on use;
-        closing again does nothing."""
+        and release the loop. A closed loop and its handles raise on use
+        (:class:`~uvffi.error.LoopClosedError`, :class:`~uvffi.error.HandleClosedError`);
+        closing again does nothing. ``RuntimeError`` while the loop runs."""
         if self._closed:
             return
         if self._running:

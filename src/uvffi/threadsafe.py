@@ -6,7 +6,7 @@ through one internal ``uv_async_t`` per loop; the loop thread swaps the whole
 queue out under the lock and runs that batch in order, outside the lock. Calls
 made after the swap land in a fresh queue and cause another wakeup. (On CPython
 the queue is in C, ``_c/threadsafe.c``, where the GIL is the lock; the batch is run
-here in both cases. The futures are :class:`~uvffi.lazy_future.LazyFuture`.)
+here in both cases. The futures are ``uvffi.lazy_future.LazyFuture``.)
 
 - The wakeup is sent only when the queue goes from empty to non-empty: libuv
   coalesces sends anyway (seed 001), and the batch drains everything queued.

@@ -21,7 +21,18 @@ __all__ = ["Async"]
 @c_methods("async")
 class Async(Handle):
     """Wake the loop from any thread: ``callback(async_handle)`` runs on the loop
-    thread (no callback: the wakeup only makes the loop iterate, as in pyuv)."""
+    thread (no callback: the wakeup only makes the loop iterate, as in pyuv).
+
+    The handle is active from creation until :meth:`close`. Several :meth:`send`
+    calls before the loop wakes coalesce into one callback (all Async handles of a
+    loop share one eventfd watcher and a pending flag per handle); a :meth:`send`
+    after the callback ran gives another callback. :meth:`send` after :meth:`close`
+    raises :class:`~uvffi.error.HandleClosedError`. Sends racing :meth:`close` from
+    other threads never touch freed memory: on CPython ``send`` is a C method that
+    holds the GIL from reading the handle to ``uv_async_send``, and the handle is
+    freed only in its close callback, under the GIL; on PyPy a per-handle lock
+    serialises them.
+    """
 
     _kind = kind("async")
     _error = AsyncError

@@ -35,7 +35,31 @@ __all__ = ["Handle"]
 
 
 class Handle(HandleStorage):
-    """Base class of libuv handles; not instantiated directly."""
+    """Base class of libuv handles (:class:`~uvffi.Timer`, :class:`~uvffi.Prepare`,
+    :class:`~uvffi.Check`, :class:`~uvffi.Idle`, :class:`~uvffi.Async`,
+    :class:`~uvffi.Signal`, :class:`~uvffi.Poll`); not instantiated directly. It owns
+    the lifetime rules:
+
+    - A started handle stays alive though the program drops every reference to it:
+      C holds a reference while the handle is active or closing.
+    - An inactive handle that nothing references (reference cycles included) is
+      garbage-collected; its libuv handle is then closed on the loop's thread and its
+      memory freed after libuv's close callback, never before.
+    - Operations on a closed handle, or on a handle of a closed loop, raise
+      :class:`~uvffi.error.HandleClosedError`.
+    - Handle and loop classes can be subclassed and their instances take arbitrary
+      attributes. A subclass may override ``__init__`` (calling
+      ``super().__init__(loop, ...)``) and ``__del__`` (the base finaliser still runs
+      after it).
+
+    On CPython the handle's state lives in C struct slots, and each kind's hot
+    methods (creation, :meth:`close`, :meth:`uvffi.Timer.start`,
+    :meth:`uvffi.Async.send`, ...) are C methods placed before the Python ones in the
+    MRO: they do the plain case and hand anything else (keyword arguments, a
+    non-number timeout, a closed handle, another thread's running loop) to the Python
+    methods, which raise the errors. ``UVFFI_NO_CBASE=1`` leaves the Python methods
+    alone; PyPy runs only them.
+    """
 
     _kind: ClassVar[int] = 0
     _error: ClassVar[Type[UVError]] = HandleError

@@ -19,13 +19,16 @@ class Signal(Handle):
     """Watch a signal with libuv's ``uv_signal_t``: ``callback(handle, signum)``.
 
     Do not use it for SIGINT in programs that rely on KeyboardInterrupt: when
-    the last watcher of a signal stops, libuv resets it to SIG_DFL."""
+    the last watcher of a signal stops, libuv resets it to SIG_DFL. uvffi's own
+    Ctrl-C support (see :class:`~uvffi.Loop`) does not use ``uv_signal_t``."""
 
     _kind = kind("signal")
     _error = SignalError
 
     def start(self, callback: Callable[["Signal", int], Any], signum: int) -> None:
-        """Call ``callback(handle, signum)`` each time ``signum`` is delivered."""
+        """Call ``callback(handle, signum)`` on the loop thread each time ``signum`` is
+        delivered. ``ValueError`` for a signal number outside 1..NSIG-1, ``TypeError``
+        for a non-int or a non-callable."""
         if not callable(callback):
             raise TypeError("a callable is required")
         if not isinstance(signum, int) or isinstance(signum, bool):

@@ -39,7 +39,22 @@ def to_ms(seconds: float, what: str = "timeout") -> int:
 
 @c_methods("timer")
 class Timer(Handle):
-    """A libuv timer. Times are in seconds; ``callback(timer)`` runs in the timers phase."""
+    """A libuv timer. Times are in **seconds** (float), as in pyuv; ``callback(timer)``
+    runs in the loop's timers phase.
+
+    :meth:`start` restarts a started timer with the new callback. A positive time
+    under 1 ms becomes 1 ms; a negative, NaN or infinite time raises ``ValueError``,
+    a non-number or a non-callable ``TypeError``. :meth:`again` on a timer never
+    started raises :class:`~uvffi.error.TimerError` (``UV_EINVAL``). A one-shot timer
+    is inactive once it fired and is then released like any inactive handle.
+
+    >>> loop = uvffi.Loop()
+    >>> timer = uvffi.Timer(loop)
+    >>> timer.start(lambda t: None, 10.0, 0)
+    >>> 9.9 < timer.due_in <= 10.0
+    True
+    >>> timer.close(); loop.close()
+    """
 
     _kind = kind("timer")
     _error = TimerError

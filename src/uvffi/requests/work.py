@@ -14,11 +14,16 @@ if TYPE_CHECKING:
 __all__ = ["WorkRequest"]
 
 
+
 class WorkRequest(Request):
-    """``work_cb()`` runs in libuv's thread pool (``UV_THREADPOOL_SIZE`` threads),
-    then ``done_cb(error)`` on the loop thread, with ``error`` None or
-    ``errno.UV_ECANCELED``. An exception in ``work_cb`` goes to the loop's
-    excepthook and ``done_cb`` still runs."""
+    """A request made by :meth:`uvffi.Loop.queue_work`.
+
+    ``work_cb()`` runs in libuv's thread pool (``UV_THREADPOOL_SIZE`` threads,
+    default 4), holding the GIL while it runs Python code; then ``done_cb(error)``
+    runs on the loop thread with ``error`` None, or ``errno.UV_ECANCELED`` if the
+    request was cancelled before a pool thread took it. An exception in ``work_cb``
+    goes to the loop's excepthook (on the loop thread) and ``done_cb`` still runs.
+    :meth:`uvffi.Loop.close` waits for queued work to finish."""
 
     def __init__(self, loop: "Loop", work_cb: Callable[[], Any],
                  done_cb: Optional[Callable[[Optional[int]], Any]] = None) -> None:
