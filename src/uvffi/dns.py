@@ -13,10 +13,10 @@ callback the lookup will run on libuv's thread pool (``callback(result, errorno)
 
 from __future__ import annotations
 
-import socket
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Callable, List, NamedTuple, Optional, Union
 
 from ._core import ffi, lib
+from ._core.sockaddr import SockAddr, from_sockaddr, to_sockaddr
 from .errno import strerror
 from .error import UVError
 
@@ -25,7 +25,6 @@ __all__ = ["getaddrinfo", "getnameinfo", "AddrinfoResult"]
 _ASYNC = "dns with a callback arrives with the request layer"
 
 Callback = Optional[Callable[[Any, Optional[int]], Any]]
-SockAddr = Union[Tuple[str, int], Tuple[str, int, int, int]]
 
 
 class AddrinfoResult(NamedTuple):
@@ -92,26 +91,6 @@ def _service(port: Any) -> Any:
     return b
 
 
-def _ip_name(sa: Any) -> str:
-    buf = ffi.new("char[64]")
-    err = lib.uv_ip_name(sa, buf, 64)
-    if err < 0:
-        raise UVError(err, strerror(err))
-    return ffi.string(buf).decode()
-
-
-def _sockaddr(sa: Any) -> Optional[SockAddr]:
-    family = sa.sa_family
-    if family == lib.AF_INET:
-        sin = ffi.cast("struct sockaddr_in *", sa)
-        return (_ip_name(sa), lib.uvffi_ntohs(sin.sin_port))
-    if family == lib.AF_INET6:
-        sin6 = ffi.cast("struct sockaddr_in6 *", sa)
-        return (_ip_name(sa), lib.uvffi_ntohs(sin6.sin6_port), lib.uvffi_ntohl(sin6.sin6_flowinfo),
-                sin6.sin6_scope_id)
-    return None
-
-
 def getaddrinfo(loop: Any, host: Union[str, bytes, None], port: Union[int, str, bytes, None] = None,
                 family: int = 0, socktype: int = 0, protocol: int = 0, flags: int = 0,
                 callback: Callback = None) -> Any:
@@ -134,56 +113,18 @@ def getaddrinfo(loop: Any, host: Union[str, bytes, None], port: Union[int, str, 
             if ai.ai_addrlen:
                 canon = ffi.string(ai.ai_canonname).decode("utf-8", "surrogateescape") if ai.ai_canonname else ""
                 results.append(AddrinfoResult(ai.ai_family, ai.ai_socktype, ai.ai_protocol, canon,
-                                              _sockaddr(ai.ai_addr)))
+                                              from_sockaddr(ai.ai_addr)))
             ai = ai.ai_next
         return results
     finally:
         lib.uv_freeaddrinfo(res)
 
 
-def _parse_addr(addr: Any) -> Any:
-    """pyuv's address tuple, ``(host, port[, flowinfo[, scope_id]])``, as a sockaddr."""
-    if not isinstance(addr, tuple):
-        raise TypeError(f"address must be tuple, not {type(addr).__name__}")
-    if not 2 <= len(addr) <= 4:
-        raise TypeError("address must be (host, port[, flowinfo[, scope_id]])")
-    host, port = addr[0], addr[1]
-    flowinfo = addr[2] if len(addr) > 2 else 0
-    scope_id = addr[3] if len(addr) > 3 else 0
-    if not isinstance(host, str):
-        raise TypeError(f"host must be str, not {type(host).__name__}")
-    for name, v in (("port", port), ("flowinfo", flowinfo), ("scope_id", scope_id)):
-        _int(v, name)
-    if not 0 <= port <= 0xFFFF:
-        raise OverflowError("port must be 0-65535")
-    if not 0 <= flowinfo <= 0xFFFFF:
-        raise OverflowError("flowinfo must be 0-1048575")
-    if not 0 <= scope_id <= 0xFFFFFFFF:
-        raise OverflowError("scope_id must be 0-4294967295")
-    if host == "":
-        host = "0.0.0.0"
-    elif host == "<broadcast>":
-        host = "255.255.255.255"
-    if "\0" in host:
-        raise ValueError("invalid IP address")
-    ss = ffi.new("struct sockaddr_storage *")
-    h = host.encode("ascii", "replace")
-    if lib.uv_ip4_addr(h, port, ffi.cast("struct sockaddr_in *", ss)) == 0:
-        return ss
-    sin6 = ffi.cast("struct sockaddr_in6 *", ss)
-    if lib.uv_ip6_addr(h, port, sin6) == 0:
-        sin6.sin6_flowinfo = socket.htonl(flowinfo)
-        if scope_id:
-            sin6.sin6_scope_id = scope_id
-        return ss
-    raise ValueError("invalid IP address")
-
-
 def getnameinfo(loop: Any, address: SockAddr, flags: int = 0, callback: Callback = None) -> Any:
     """The host and service names for a numeric address tuple, like
     ``socket.getnameinfo``: ``(host, service)``."""
     _check_loop(loop)
-    ss = _parse_addr(address)
+    ss = to_sockaddr(address)
     flags = _int(flags, "flags")
     _check_callback(callback)
     host = ffi.new("char[]", lib.NI_MAXHOST)
