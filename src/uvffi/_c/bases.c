@@ -47,17 +47,6 @@ static void *uvffi__cptr(PyObject *o, void *ctype)
     do { PyObject *uvffi__v = (value); Py_INCREF(uvffi__v); Py_XSETREF(field, uvffi__v); } while (0)
 #define UVFFI_NOKW(kwnames) ((kwnames) == NULL || PyTuple_GET_SIZE(kwnames) == 0)
 
-typedef struct {
-    PyObject_HEAD
-    PyObject *ptr;      /* _ptr: the cffi "uvffi_handle_t *", made on first read from raw
-                         * (NULL: not made yet); None once closed */
-    PyObject *loop;     /* _loop */
-    PyObject *callback; /* _callback: keeps the callable C borrows alive */
-    PyObject *close_cb; /* _close_cb */
-    PyObject *closed;   /* _closed: True or False */
-    uvffi_handle_t *raw; /* the open libuv handle that borrows this object, or NULL:
-                          * what the finaliser abandons, whatever Python did to _ptr */
-} uvffi__hobj_t;
 
 typedef struct {
     PyObject_HEAD
@@ -118,19 +107,19 @@ static int uvffi__to_ms(PyObject *o, uint64_t *out)
 
 /* -- HandleStorage ---------------------------------------------------------- */
 
-/* self._callback as a new reference; NULL (no exception) when there is none. */
-static PyObject *uvffi__callback_of(PyObject *self)
+/* h's Python callback as a new reference; NULL (no exception) when there is none. */
+static PyObject *uvffi__callback_of(uvffi_handle_t *h)
 {
     PyObject *cb;
-    if (PyObject_TypeCheck(self, &uvffi__HandleStorage)) {
-        cb = ((uvffi__hobj_t *)self)->callback;
+    if (h->cstorage) {
+        cb = ((uvffi__hobj_t *)h->self)->callback;
         if (cb == NULL || cb == Py_None)
             return NULL;
         Py_INCREF(cb);
         return cb;
     }
     /* Python storage (the C core did not recognise cffi's objects): the attribute */
-    cb = PyObject_GetAttrString(self, "_callback");
+    cb = PyObject_GetAttrString((PyObject *)h->self, "_callback");
     if (cb == NULL)
         PyErr_Clear();
     else if (cb == Py_None)
@@ -157,14 +146,16 @@ static PyObject *uvffi__hobj_new(PyTypeObject *type, PyObject *args, PyObject *k
 static void uvffi__hobj_bind(uvffi_handle_t *h)
 {
     PyObject *o = (PyObject *)h->self;
-    if (o != NULL && PyObject_TypeCheck(o, &uvffi__HandleStorage))
+    if (o != NULL && PyObject_TypeCheck(o, &uvffi__HandleStorage)) {
         ((uvffi__hobj_t *)o)->raw = h;
+        h->cstorage = 1;
+    }
 }
 
 static void uvffi__hobj_unbind(uvffi_handle_t *h)
 {
     PyObject *o = (PyObject *)h->self;
-    if (o != NULL && PyObject_TypeCheck(o, &uvffi__HandleStorage) && ((uvffi__hobj_t *)o)->raw == h)
+    if (o != NULL && h->cstorage && ((uvffi__hobj_t *)o)->raw == h)
         ((uvffi__hobj_t *)o)->raw = NULL;
 }
 

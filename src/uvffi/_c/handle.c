@@ -96,7 +96,7 @@ static void uvffi__close_cb(uv_handle_t *handle)
 #else
         {
             PyObject *r;
-            if (PyObject_TypeCheck((PyObject *)self, &uvffi__HandleStorage))
+            if (h->cstorage)
                 r = uvffi__hobj_closed((PyObject *)self);
             else
                 r = uvffi__on_closed == NULL ? (Py_INCREF(Py_None), Py_None)

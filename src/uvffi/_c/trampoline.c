@@ -130,7 +130,7 @@ static void uvffi__emit(uvffi_handle_t *h, long a, long b)
     UVFFI_AFTER_CALLBACK(h->lp);
 }
 #else
-static PyObject *uvffi__callback_of(PyObject *self); /* bases.c: self._callback, new ref or NULL */
+static PyObject *uvffi__callback_of(uvffi_handle_t *h); /* bases.c: _callback, new ref or NULL */
 
 static void uvffi__call(uvffi_handle_t *h, PyObject **extra, Py_ssize_t n)
 {
@@ -139,17 +139,21 @@ static void uvffi__call(uvffi_handle_t *h, PyObject **extra, Py_ssize_t n)
     int ok = 1;
     for (i = 0; i < n; i++)
         ok &= extra[i] != NULL;
-    if (pself == NULL || (pcb = uvffi__callback_of(pself)) == NULL) {
+    if (pself == NULL || (pcb = uvffi__callback_of(h)) == NULL) {
         for (i = 0; i < n; i++)
             Py_XDECREF(extra[i]);
         return;
     }
     Py_INCREF(pself);
     if (ok) {
-        stack[0] = pself;
-        for (i = 0; i < n; i++)
-            stack[i + 1] = extra[i];
-        r = PyObject_Vectorcall(pcb, stack, (size_t)(n + 1), NULL);
+        if (n == 0) {
+            r = PyObject_CallOneArg(pcb, pself);
+        } else {
+            stack[0] = pself;
+            for (i = 0; i < n; i++)
+                stack[i + 1] = extra[i];
+            r = PyObject_Vectorcall(pcb, stack, (size_t)(n + 1), NULL);
+        }
     }
     for (i = 0; i < n; i++)
         Py_XDECREF(extra[i]);

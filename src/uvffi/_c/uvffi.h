@@ -106,12 +106,27 @@ struct uvffi_handle_s {
     const uvffi_kind_t *kind;
     uintptr_t self;           /* the Python handle object (see the rules above) */
     int kept;                 /* C holds a strong reference to self */
+    int cstorage;             /* CPython: self is a HandleStorage (its slots are read directly) */
     uvffi_handle_t *next_dead;
     union {                   /* the first bytes of uv_handle_size(kind->type) */
         uv_handle_t handle;
         max_align_t align_;
     } uv;
 };
+
+#if !UVFFI_PYPY
+/* CPython: the C storage of a Python handle (bases.c's HandleStorage). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *ptr;      /* _ptr's cache: the cffi "uvffi_handle_t *" (NULL or None: not made) */
+    PyObject *loop;     /* _loop */
+    PyObject *callback; /* _callback: the handle owns its callback; C reads it at each call */
+    PyObject *close_cb; /* _close_cb */
+    PyObject *closed;   /* _closed: True or False */
+    uvffi_handle_t *raw; /* the open libuv handle that borrows this object, or NULL:
+                          * what the finaliser abandons, whatever Python did to _ptr */
+} uvffi__hobj_t;
+#endif
 
 /* libuv's handle of kind T inside h, and h back from libuv's handle. */
 #define UVFFI_UV(h, T) ((T *)&(h)->uv.handle)
