@@ -602,3 +602,11 @@ def test_ipv6only_socket_refuses_ipv4_traffic(loop):
     h.bind(("::", 0), uvffi.UV_UDP_IPV6ONLY)
     with pytest.raises(UDPError):
         h.try_send(("127.0.0.1", h.getsockname()[1]), b"x")
+
+
+def test_reuseport_lets_two_handles_share_a_port(loop):
+    a = uvffi.UDP(loop)
+    a.bind(("127.0.0.1", 0), uvffi.UV_UDP_REUSEPORT)
+    b = uvffi.UDP(loop)
+    b.bind(a.getsockname(), uvffi.UV_UDP_REUSEPORT)
+    assert a.getsockname() == b.getsockname()
