@@ -10,10 +10,20 @@ from __future__ import annotations
 from . import dns, errno, error, fs, metrics, scheduler, thread, threadsafe, util
 from ._core import ffi, lib
 from ._version import __version__
-from .handles import Async, Check, Handle, Idle, Poll, Prepare, Signal, Timer
+from .handles import UDP, Async, Check, Handle, Idle, Poll, Prepare, Signal, Timer
 from .handles.poll import UV_DISCONNECT, UV_PRIORITIZED, UV_READABLE, UV_WRITABLE
+from .handles.udp import (
+    UV_JOIN_GROUP,
+    UV_LEAVE_GROUP,
+    UV_UDP_IPV6ONLY,
+    UV_UDP_LINUX_RECVERR,
+    UV_UDP_PARTIAL,
+    UV_UDP_RECVMMSG,
+    UV_UDP_REUSEADDR,
+    UV_UDP_REUSEPORT,
+)
 from .loop import RUN_DEFAULT, RUN_NOWAIT, RUN_ONCE, UV_RUN_DEFAULT, UV_RUN_NOWAIT, UV_RUN_ONCE, Loop
-from .requests import Request, WorkRequest
+from .requests import Request, UDPSendRequest, WorkRequest
 
 LIBUV_VERSION: str = ffi.string(lib.uv_version_string()).decode()
 """The version of the libuv uvffi was built with (the pin, or the system's)."""
@@ -24,4 +34,5 @@ __all__ = [
     "UV_READABLE", "UV_WRITABLE", "UV_DISCONNECT", "UV_PRIORITIZED",
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
     "util", "thread", "fs", "dns",
+    "UDP", "UDPSendRequest", "UV_UDP_IPV6ONLY", "UV_UDP_PARTIAL", "UV_UDP_REUSEADDR", "UV_UDP_REUSEPORT", "UV_UDP_RECVMMSG", "UV_UDP_LINUX_RECVERR", "UV_JOIN_GROUP", "UV_LEAVE_GROUP",  # noqa: E501
 ]

@@ -10,6 +10,7 @@ __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
     "FSError", "FSEventError", "FSPollError",
+    "UDPError",
 ]
 
 
@@ -57,6 +58,10 @@ class SignalError(HandleError):
 
 class PollError(HandleError):
     """A :class:`~uvffi.Poll` operation failed."""
+
+
+class UDPError(HandleError):
+    """A :class:`~uvffi.UDP` operation failed."""
 
 
 class FSError(UVError):

@@ -134,7 +134,7 @@ static PyObject *uvffi__callback_of(uvffi_handle_t *h); /* bases.c: _callback, n
 
 static void uvffi__call(uvffi_handle_t *h, PyObject **extra, Py_ssize_t n)
 {
-    PyObject *stack[4], *pself = (PyObject *)h->self, *pcb, *r = NULL;
+    PyObject *stack[6], *pself = (PyObject *)h->self, *pcb, *r = NULL;
     Py_ssize_t i;
     int ok = 1;
     for (i = 0; i < n; i++)

@@ -91,6 +91,7 @@ struct uvffi_kind_s {
     int needs_arg;          /* the constructor takes an argument (Poll's fd): no C plain path */
     void *ops;              /* CPython: the PyTypeObject of its C methods (TimerOps, ...), put
                              * before its Python class in the MRO; NULL: HandleOps only */
+    size_t (*extra)(long arg); /* bytes the kind keeps after its libuv handle, freed with it (UDP's receive buffer); NULL: none */
 };
 
 /* A kind's C methods type, or NULL where there are none (PyPy). */

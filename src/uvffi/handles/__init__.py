@@ -7,5 +7,6 @@ from .loop_watchers import Check, Idle, Prepare
 from .poll import Poll
 from .signal import Signal
 from .timer import Timer
+from .udp import UDP
 
-__all__ = ["Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "Poll"]
+__all__ = ["Handle", "Timer", "Prepare", "Check", "Idle", "Async", "Signal", "Poll", "UDP"]

@@ -2,6 +2,7 @@
 rules they share."""
 
 from .base import Request
+from .udp_send import UDPSendRequest
 from .work import WorkRequest
 
-__all__ = ["Request", "WorkRequest"]
+__all__ = ["Request", "WorkRequest", "UDPSendRequest"]
