@@ -15,7 +15,7 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
 #include "uvffi.h"
 
 /* request kinds by index (work.c refers to its own) */
-enum { UVFFI_RKIND_WORK = 1 };
+enum { UVFFI_RKIND_WORK = 1, UVFFI_RKIND_FS };
 
 #include "trampoline.c"
 #include "loop.c"
@@ -56,6 +56,7 @@ static const uvffi_kind_t *const uvffi__kinds[] = {
 static const uvffi_rkind_t *const uvffi__rkinds[] = {
     NULL,
     &uvffi__rkind_work,
+    &uvffi__rkind_fs,
 };
 
 #define UVFFI_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))

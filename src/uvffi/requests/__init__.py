@@ -2,6 +2,7 @@
 rules they share."""
 
 from .base import Request
+from .fs import FSRequest
 from .work import WorkRequest
 
-__all__ = ["Request", "WorkRequest"]
+__all__ = ["FSRequest", "Request", "WorkRequest"]
