@@ -10,8 +10,21 @@ from __future__ import annotations
 from . import dns, errno, error, fs, metrics, scheduler, thread, threadsafe, util
 from ._core import ffi, lib
 from ._version import __version__
-from .handles import Async, Check, Handle, Idle, Poll, Prepare, Signal, Timer
+from .handles import Async, Check, Handle, Idle, Poll, Prepare, Process, Signal, StdIO, Timer
 from .handles.poll import UV_DISCONNECT, UV_PRIORITIZED, UV_READABLE, UV_WRITABLE
+from .handles.process import (
+    UV_CREATE_PIPE,
+    UV_IGNORE,
+    UV_INHERIT_FD,
+    UV_INHERIT_STREAM,
+    UV_PROCESS_DETACHED,
+    UV_PROCESS_SETGID,
+    UV_PROCESS_SETUID,
+    UV_PROCESS_WINDOWS_HIDE,
+    UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS,
+    UV_READABLE_PIPE,
+    UV_WRITABLE_PIPE,
+)
 from .loop import RUN_DEFAULT, RUN_NOWAIT, RUN_ONCE, UV_RUN_DEFAULT, UV_RUN_NOWAIT, UV_RUN_ONCE, Loop
 from .requests import Request, WorkRequest
 
@@ -24,4 +37,7 @@ __all__ = [
     "UV_READABLE", "UV_WRITABLE", "UV_DISCONNECT", "UV_PRIORITIZED",
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
     "util", "thread", "fs", "dns",
+    "Process", "StdIO", "UV_IGNORE", "UV_CREATE_PIPE", "UV_INHERIT_FD", "UV_INHERIT_STREAM",
+    "UV_READABLE_PIPE", "UV_WRITABLE_PIPE", "UV_PROCESS_SETUID", "UV_PROCESS_SETGID", "UV_PROCESS_DETACHED",
+    "UV_PROCESS_WINDOWS_HIDE", "UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS",
 ]

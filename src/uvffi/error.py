@@ -9,7 +9,7 @@ from .errno import strerror
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
-    "FSError", "FSEventError", "FSPollError",
+    "FSError", "FSEventError", "FSPollError", "ProcessError",
 ]
 
 
@@ -57,6 +57,10 @@ class SignalError(HandleError):
 
 class PollError(HandleError):
     """A :class:`~uvffi.Poll` operation failed."""
+
+
+class ProcessError(HandleError):
+    """A :class:`~uvffi.Process` failed (spawning a missing executable: ``UV_ENOENT``)."""
 
 
 class FSError(UVError):

@@ -27,6 +27,15 @@ from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
 from ._core import ffi, lib
 from .errno import strerror
 from .error import FSError
+from .handles.fs_event import (
+    UV_CHANGE,
+    UV_FS_EVENT_RECURSIVE,
+    UV_FS_EVENT_STAT,
+    UV_FS_EVENT_WATCH_ENTRY,
+    UV_RENAME,
+    FSEvent,
+)
+from .handles.fs_poll import FSPoll
 from .requests.fs import FSRequest
 
 __all__ = [
@@ -35,7 +44,7 @@ __all__ = [
     "fdatasync", "ftruncate", "scandir", "sendfile", "utime", "futime", "access", "realpath",
     "stat_float_times",
     "copyfile", "mkdtemp", "mkstemp", "lchown", "lutime", "statfs", "opendir", "readdir", "closedir",
-    "StatResult", "StatFSResult", "DirEnt", "Dir", "FSRequest",
+    "StatResult", "StatFSResult", "DirEnt", "Dir", "FSRequest", "FSEvent", "FSPoll",
     "UV_RENAME", "UV_CHANGE", "UV_FS_EVENT_WATCH_ENTRY", "UV_FS_EVENT_STAT", "UV_FS_EVENT_RECURSIVE",
     "UV_FS_SYMLINK_DIR", "UV_FS_SYMLINK_JUNCTION", "UV_FS_COPYFILE_EXCL", "UV_FS_COPYFILE_FICLONE",
     "UV_FS_COPYFILE_FICLONE_FORCE", "UV_DIRENT_UNKNOWN", "UV_DIRENT_FILE", "UV_DIRENT_DIR",
@@ -45,11 +54,6 @@ __all__ = [
 PathType = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Callback = Optional[Callable[[Any], Any]]
 
-UV_RENAME: int = lib.UV_RENAME
-UV_CHANGE: int = lib.UV_CHANGE
-UV_FS_EVENT_WATCH_ENTRY: int = lib.UV_FS_EVENT_WATCH_ENTRY
-UV_FS_EVENT_STAT: int = lib.UV_FS_EVENT_STAT
-UV_FS_EVENT_RECURSIVE: int = lib.UV_FS_EVENT_RECURSIVE
 UV_FS_SYMLINK_DIR: int = lib.UV_FS_SYMLINK_DIR
 UV_FS_SYMLINK_JUNCTION: int = lib.UV_FS_SYMLINK_JUNCTION
 UV_FS_COPYFILE_EXCL: int = lib.UV_FS_COPYFILE_EXCL
