@@ -118,11 +118,7 @@ def test_getnameinfo_bad_addresses_raise(loop):
         dns.getnameinfo(loop, (1, 2))  # type: ignore[arg-type]
 
 
-def test_callback_raises_not_implemented_until_request_layer(loop):
-    with pytest.raises(NotImplementedError):
-        dns.getaddrinfo(loop, "127.0.0.1", 80, callback=lambda result, errorno: None)
-    with pytest.raises(NotImplementedError):
-        dns.getnameinfo(loop, ("127.0.0.1", 80), 0, lambda result, errorno: None)
+def test_callback_that_is_not_callable_raises_type_error(loop):
     with pytest.raises(TypeError):
         dns.getaddrinfo(loop, "127.0.0.1", 80, callback=1)  # type: ignore[arg-type]
 

@@ -357,9 +357,7 @@ def test_loop_argument_is_checked(loop, f):
         fs.stat(closed, str(f))
 
 
-def test_callback_raises_not_implemented_until_request_layer(loop, f):
-    with pytest.raises(NotImplementedError):
-        fs.stat(loop, str(f), lambda req: None)
+def test_callback_that_is_not_callable_raises_type_error(loop, f):
     with pytest.raises(TypeError):
         fs.stat(loop, str(f), 42)  # type: ignore[arg-type]
 

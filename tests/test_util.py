@@ -174,3 +174,34 @@ def test_environ_sees_process_environment(monkeypatch):
 
 def test_pyuv_spelling_works():
     assert pyuv.util.hrtime() > 0
+
+
+def test_signal_checker_drains_the_wakeup_fd_and_runs_the_handler(loop):
+    import signal
+    import socket
+
+    from uvffi.util import SignalChecker
+
+    rsock, wsock = socket.socketpair()
+    rsock.setblocking(False)
+    wsock.setblocking(False)
+    got = []
+    old_handler = signal.signal(signal.SIGUSR1, lambda signum, frame: got.append(signum))
+    old_fd = signal.set_wakeup_fd(wsock.fileno())
+    try:
+        checker = SignalChecker(loop, rsock.fileno())
+        checker.start()
+        os.kill(os.getpid(), signal.SIGUSR1)
+        for _ in range(20):
+            loop.run(pyuv.RUN_NOWAIT)  # NOWAIT: uvffi's own wakeup fd is not installed
+        assert got == [signal.SIGUSR1]
+        with pytest.raises(BlockingIOError):
+            rsock.recv(1)  # drained by the checker
+        checker.stop()
+        assert not checker.active
+        checker.close()
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGUSR1, old_handler)
+        rsock.close()
+        wsock.close()

@@ -10,8 +10,21 @@ from __future__ import annotations
 from . import dns, errno, error, fs, metrics, scheduler, thread, threadsafe, util
 from ._core import ffi, lib
 from ._version import __version__
-from .handles import UDP, Async, Check, Handle, Idle, Poll, Prepare, Signal, Timer
+from .handles import UDP, Async, Check, Handle, Idle, Poll, Prepare, Process, Signal, StdIO, Timer
 from .handles.poll import UV_DISCONNECT, UV_PRIORITIZED, UV_READABLE, UV_WRITABLE
+from .handles.process import (
+    UV_CREATE_PIPE,
+    UV_IGNORE,
+    UV_INHERIT_FD,
+    UV_INHERIT_STREAM,
+    UV_PROCESS_DETACHED,
+    UV_PROCESS_SETGID,
+    UV_PROCESS_SETUID,
+    UV_PROCESS_WINDOWS_HIDE,
+    UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS,
+    UV_READABLE_PIPE,
+    UV_WRITABLE_PIPE,
+)
 from .handles.udp import (
     UV_JOIN_GROUP,
     UV_LEAVE_GROUP,
@@ -35,4 +48,7 @@ __all__ = [
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
     "util", "thread", "fs", "dns",
     "UDP", "UDPSendRequest", "UV_UDP_IPV6ONLY", "UV_UDP_PARTIAL", "UV_UDP_REUSEADDR", "UV_UDP_REUSEPORT", "UV_UDP_RECVMMSG", "UV_UDP_LINUX_RECVERR", "UV_JOIN_GROUP", "UV_LEAVE_GROUP",  # noqa: E501
+    "Process", "StdIO", "UV_IGNORE", "UV_CREATE_PIPE", "UV_INHERIT_FD", "UV_INHERIT_STREAM",
+    "UV_READABLE_PIPE", "UV_WRITABLE_PIPE", "UV_PROCESS_SETUID", "UV_PROCESS_SETGID", "UV_PROCESS_DETACHED",
+    "UV_PROCESS_WINDOWS_HIDE", "UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS",
 ]

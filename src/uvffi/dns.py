@@ -5,24 +5,28 @@ Without a callback each call is synchronous: it blocks the calling thread (the G
 released), returns pyuv's result and raises :class:`~uvffi.error.UVError`
 ``(code, message)`` with libuv's ``UV_EAI_*`` code on failure. Every result libuv
 allocates is freed before the call returns (pyuv 1.4 leaked it). A synchronous
-call never touches the loop's state, so it is safe from any thread. With a
-callback the lookup will run on libuv's thread pool (``callback(result, errorno)``)
--- that half arrives with the request layer; until then a callback raises
-``NotImplementedError``.
+call never touches the loop's state, so it is safe from any thread.
+
+With a callback the lookup runs on libuv's thread pool and the call returns a
+request (:class:`GAIRequest`, :class:`GNIRequest`, with ``cancel()``); then
+``callback(result, errorno)`` runs on the loop thread: the synchronous call's
+result and None, or None and the ``UV_EAI_*`` code. Submitting is allowed only
+from the loop's thread while it runs (``RuntimeError`` otherwise); closing the
+loop cancels lookups still queued (``errorno`` ``UV_ECANCELED``, as for fs
+requests and work; libuv and pyuv say ``UV_EAI_CANCELED`` here).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, NamedTuple, Optional, Union
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
 
-from ._core import ffi, lib
+from ._core import ffi, lib, ref
 from ._core.sockaddr import SockAddr, from_sockaddr, to_sockaddr
 from .errno import strerror
-from .error import UVError
+from .error import LoopClosedError, UVError, raise_for
+from .requests.base import Request
 
-__all__ = ["getaddrinfo", "getnameinfo", "AddrinfoResult"]
-
-_ASYNC = "dns with a callback arrives with the request layer"
+__all__ = ["getaddrinfo", "getnameinfo", "AddrinfoResult", "GAIRequest", "GNIRequest"]
 
 Callback = Optional[Callable[[Any, Optional[int]], Any]]
 
@@ -46,11 +50,86 @@ def _check_loop(loop: Any) -> None:
 
 
 def _check_callback(callback: Any) -> None:
-    if callback is not None:
-        if not callable(callback):
-            raise TypeError("'callback' must be a callable or None")
-        # The request layer: a GAIRequest/GNIRequest run on the pool.
-        raise NotImplementedError(_ASYNC)
+    if callback is not None and not callable(callback):
+        raise TypeError("'callback' must be a callable or None")
+
+
+_UV_EAI_CANCELED = -3003
+_UV_ECANCELED = -125
+
+
+class _DNSRequest(Request):
+    def _submit(self, loop: Any, callback: Callable[[Any, Optional[int]], Any], submit: Any,
+                *args: Any) -> None:
+        if loop._closed:
+            raise LoopClosedError("the loop is closed")
+        self._loop = loop
+        self._callback: Optional[Callable[[Any, Optional[int]], Any]] = callback
+        r = submit(loop._lp, ref(self), *args)
+        if not r:
+            raise_for(lib.uvffi_last_error(), UVError)
+        self._req = r
+        loop._requests.add(self)
+
+    def _result(self, uvreq: Any) -> Any:  # pragma: no cover - both kinds override it
+        raise NotImplementedError
+
+    def _done(self, status: int) -> None:
+        """On the loop thread: ``callback(result, None)`` or ``callback(None, errorno)``."""
+        uvreq = lib.uvffi_req_uv(self._req)
+        self._finish()
+        self._loop._requests.discard(self)
+        result = self._result(uvreq) if status == 0 else None
+        if status == _UV_EAI_CANCELED:  # libuv's name for it here; the same UV_ECANCELED as fs and work
+            status = _UV_ECANCELED
+        cb = self._callback
+        self._callback = None
+        if cb is not None:
+            cb(result, status if status < 0 else None)
+
+
+class GAIRequest(_DNSRequest):
+    """A :func:`getaddrinfo` running in libuv's thread pool (made by getaddrinfo
+    with a callback): ``callback(result, errorno)`` when done; :meth:`cancel` until
+    a pool thread takes it."""
+
+    def __init__(self, loop: Any, callback: Callable[[Any, Optional[int]], Any], node: Any, service: Any,
+                 family: int, socktype: int, protocol: int, flags: int) -> None:
+        self._submit(loop, callback, lib.uvffi_getaddrinfo_async, node, service, family, socktype,
+                     protocol, flags)
+
+    def _result(self, uvreq: Any) -> List["AddrinfoResult"]:
+        return _addrinfo_list(ffi.cast("uv_getaddrinfo_t *", uvreq).addrinfo)
+
+
+class GNIRequest(_DNSRequest):
+    """A :func:`getnameinfo` running in libuv's thread pool (made by getnameinfo
+    with a callback): ``callback((host, service), errorno)`` when done."""
+
+    def __init__(self, loop: Any, callback: Callable[[Any, Optional[int]], Any], addr: Any,
+                 flags: int) -> None:
+        self._submit(loop, callback, lib.uvffi_getnameinfo_async, addr, flags)
+
+    def _result(self, uvreq: Any) -> Tuple[str, str]:
+        r = ffi.cast("uv_getnameinfo_t *", uvreq)
+        return _names(r.host, r.service)
+
+
+def _names(host: Any, service: Any) -> Tuple[str, str]:
+    return (ffi.string(host).decode("utf-8", "surrogateescape"),
+            ffi.string(service).decode("utf-8", "surrogateescape"))
+
+
+def _addrinfo_list(res: Any) -> List["AddrinfoResult"]:
+    results: List[AddrinfoResult] = []
+    ai = res
+    while ai != ffi.NULL:
+        if ai.ai_addrlen:
+            canon = ffi.string(ai.ai_canonname).decode("utf-8", "surrogateescape") if ai.ai_canonname else ""
+            results.append(AddrinfoResult(ai.ai_family, ai.ai_socktype, ai.ai_protocol, canon,
+                                          from_sockaddr(ai.ai_addr)))
+        ai = ai.ai_next
+    return results
 
 
 def _int(value: Any, name: str) -> int:
@@ -101,21 +180,15 @@ def getaddrinfo(loop: Any, host: Union[str, bytes, None], port: Union[int, str, 
     family, socktype = _int(family, "family"), _int(socktype, "socktype")
     protocol, flags = _int(protocol, "protocol"), _int(flags, "flags")
     _check_callback(callback)
+    if callback is not None:
+        return GAIRequest(loop, callback, node, service, family, socktype, protocol, flags)
     out = ffi.new("struct addrinfo **")
     err = lib.uvffi_getaddrinfo_sync(node, service, family, socktype, protocol, flags, out)
     if err < 0:
         raise UVError(err, strerror(err))
     res = out[0]
     try:
-        results: List[AddrinfoResult] = []
-        ai = res
-        while ai != ffi.NULL:
-            if ai.ai_addrlen:
-                canon = ffi.string(ai.ai_canonname).decode("utf-8", "surrogateescape") if ai.ai_canonname else ""
-                results.append(AddrinfoResult(ai.ai_family, ai.ai_socktype, ai.ai_protocol, canon,
-                                              from_sockaddr(ai.ai_addr)))
-            ai = ai.ai_next
-        return results
+        return _addrinfo_list(res)
     finally:
         lib.uv_freeaddrinfo(res)
 
@@ -127,10 +200,11 @@ def getnameinfo(loop: Any, address: SockAddr, flags: int = 0, callback: Callback
     ss = to_sockaddr(address)
     flags = _int(flags, "flags")
     _check_callback(callback)
+    if callback is not None:
+        return GNIRequest(loop, callback, ffi.cast("struct sockaddr *", ss), flags)
     host = ffi.new("char[]", lib.NI_MAXHOST)
     service = ffi.new("char[]", lib.NI_MAXSERV)
     err = lib.uvffi_getnameinfo_sync(ffi.cast("struct sockaddr *", ss), flags, host, service)
     if err < 0:
         raise UVError(err, strerror(err))
-    return (ffi.string(host).decode("utf-8", "surrogateescape"),
-            ffi.string(service).decode("utf-8", "surrogateescape"))
+    return _names(host, service)

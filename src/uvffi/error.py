@@ -9,7 +9,7 @@ from .errno import strerror
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
-    "FSError", "FSEventError", "FSPollError",
+    "FSError", "FSEventError", "FSPollError", "ProcessError",
     "UDPError",
 ]
 
@@ -62,6 +62,10 @@ class PollError(HandleError):
 
 class UDPError(HandleError):
     """A :class:`~uvffi.UDP` operation failed."""
+
+
+class ProcessError(HandleError):
+    """A :class:`~uvffi.Process` failed (spawning a missing executable: ``UV_ENOENT``)."""
 
 
 class FSError(UVError):

@@ -3,9 +3,11 @@
 Every function takes the loop first and an optional ``callback`` last. Without a
 callback the call is synchronous: it blocks the calling thread (the GIL released),
 returns the result and raises :class:`~uvffi.error.FSError` ``(code, message)`` on
-failure. With a callback it will run on libuv's thread pool and return an
-``FSRequest`` -- that half arrives with the request layer; until then a callback
-raises ``NotImplementedError``.
+failure. With a callback it runs on libuv's thread pool and returns an
+:class:`FSRequest`; ``callback(request)`` then runs on the loop thread with
+``request.result`` (what the synchronous call would have returned) and
+``request.error`` (None, or the negative error code). Submitting is allowed only
+from the loop's thread while it runs (``RuntimeError`` otherwise).
 
 Paths may be ``str``, ``bytes`` or ``os.PathLike``; a ``str`` is encoded with
 ``os.fsencode`` (surrogate escapes round-trip) and path results come back as the
@@ -13,7 +15,7 @@ same type as the path given (``bytes`` in, ``bytes`` out).
 
 Beyond pyuv: :func:`copyfile`, :func:`mkdtemp`, :func:`mkstemp`, :func:`lchown`,
 :func:`lutime`, :func:`statfs`, :func:`opendir` / :func:`readdir` / :func:`closedir`.
-``FSEvent``, ``FSPoll`` and ``FSRequest`` arrive with the handle/request layer.
+:class:`FSEvent` watches a path for changes, :class:`FSPoll` polls its stat.
 """
 
 from __future__ import annotations
@@ -25,6 +27,16 @@ from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
 from ._core import ffi, lib
 from .errno import strerror
 from .error import FSError
+from .handles.fs_event import (
+    UV_CHANGE,
+    UV_FS_EVENT_RECURSIVE,
+    UV_FS_EVENT_STAT,
+    UV_FS_EVENT_WATCH_ENTRY,
+    UV_RENAME,
+    FSEvent,
+)
+from .handles.fs_poll import FSPoll
+from .requests.fs import FSRequest
 
 __all__ = [
     "stat", "lstat", "fstat", "open", "close", "read", "write", "unlink", "mkdir", "rmdir",
@@ -32,7 +44,7 @@ __all__ = [
     "fdatasync", "ftruncate", "scandir", "sendfile", "utime", "futime", "access", "realpath",
     "stat_float_times",
     "copyfile", "mkdtemp", "mkstemp", "lchown", "lutime", "statfs", "opendir", "readdir", "closedir",
-    "StatResult", "StatFSResult", "DirEnt", "Dir",
+    "StatResult", "StatFSResult", "DirEnt", "Dir", "FSRequest", "FSEvent", "FSPoll",
     "UV_RENAME", "UV_CHANGE", "UV_FS_EVENT_WATCH_ENTRY", "UV_FS_EVENT_STAT", "UV_FS_EVENT_RECURSIVE",
     "UV_FS_SYMLINK_DIR", "UV_FS_SYMLINK_JUNCTION", "UV_FS_COPYFILE_EXCL", "UV_FS_COPYFILE_FICLONE",
     "UV_FS_COPYFILE_FICLONE_FORCE", "UV_DIRENT_UNKNOWN", "UV_DIRENT_FILE", "UV_DIRENT_DIR",
@@ -42,11 +54,6 @@ __all__ = [
 PathType = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Callback = Optional[Callable[[Any], Any]]
 
-UV_RENAME: int = lib.UV_RENAME
-UV_CHANGE: int = lib.UV_CHANGE
-UV_FS_EVENT_WATCH_ENTRY: int = lib.UV_FS_EVENT_WATCH_ENTRY
-UV_FS_EVENT_STAT: int = lib.UV_FS_EVENT_STAT
-UV_FS_EVENT_RECURSIVE: int = lib.UV_FS_EVENT_RECURSIVE
 UV_FS_SYMLINK_DIR: int = lib.UV_FS_SYMLINK_DIR
 UV_FS_SYMLINK_JUNCTION: int = lib.UV_FS_SYMLINK_JUNCTION
 UV_FS_COPYFILE_EXCL: int = lib.UV_FS_COPYFILE_EXCL
@@ -109,9 +116,6 @@ class StatFSResult(NamedTuple):
 
 # -- the one place the synchronous and asynchronous paths differ -------------------
 
-_ASYNC = "fs with a callback arrives with the request layer"
-
-
 def _loop_raw(loop: Any) -> Any:
     from .loop import Loop
 
@@ -121,20 +125,20 @@ def _loop_raw(loop: Any) -> Any:
 
 
 def _run(loop: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
-         finish: Callable[[Any], Any], keep: Tuple[Any, ...] = ()) -> Any:
+         finish: Callable[[Any], Any], keep: Tuple[Any, ...] = (), path: Any = None) -> Any:
     """Run one uv_fs_* call. ``start(uv_loop, req, cb)`` makes the libuv call;
     ``finish(req)`` turns the completed request into the Python result (before the
-    request is cleaned up); ``keep`` holds what must outlive the call (buffers).
+    request is cleaned up); ``keep`` holds what must outlive the call (buffers);
+    ``path`` is what :attr:`FSRequest.path` reports.
 
-    Synchronous when ``callback`` is None. The asynchronous path (an FSRequest
-    that pins ``keep``, a C callback that runs ``finish`` then ``callback(req)``)
-    belongs to the request layer."""
+    Synchronous when ``callback`` is None; with one, an :class:`FSRequest` (which
+    pins ``keep``) is submitted and returned, and its done callback runs
+    ``finish`` then ``callback(request)``."""
     raw = _loop_raw(loop)
     if callback is not None:
         if not callable(callback):
             raise TypeError("callback must be a callable or None")
-        # The request layer: FSRequest(loop, callback, start, finish, keep).
-        raise NotImplementedError(_ASYNC)
+        return FSRequest(loop, callback, start, finish, keep, path)
     req = ffi.new("uv_fs_t *")
     try:
         err = start(raw, req, ffi.NULL)
@@ -143,6 +147,12 @@ def _run(loop: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
         return finish(req)
     finally:
         lib.uv_fs_req_cleanup(req)
+
+
+def _run_path(loop: Any, path: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
+              finish: Callable[[Any], Any], keep: Tuple[Any, ...] = ()) -> Any:
+    """:func:`_run` for a function of a path (the request reports it)."""
+    return _run(loop, callback, start, finish, keep, path)
 
 
 # -- argument conversion ---------------------------------------------------------
@@ -202,7 +212,11 @@ def _time(ts: Any) -> float:
 
 
 def _stat_result(req: Any) -> StatResult:
-    s = req.statbuf
+    return _stat_of(req.statbuf)
+
+
+def _stat_of(s: Any) -> StatResult:
+    """A :class:`StatResult` from a ``uv_stat_t`` (a struct or a pointer to one)."""
     return StatResult(
         s.st_mode, s.st_ino, s.st_dev, s.st_nlink, s.st_uid, s.st_gid, s.st_size,
         _time(s.st_atim), _time(s.st_mtim), _time(s.st_ctim), s.st_blksize, s.st_blocks,
@@ -221,13 +235,13 @@ def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:
 def stat(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """stat(2): a :class:`StatResult`."""
     p, _ = _path(path)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_stat(lp, req, p, cb), _stat_result)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_stat(lp, req, p, cb), _stat_result)
 
 
 def lstat(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """lstat(2): like :func:`stat`, but a symlink is described itself, not followed."""
     p, _ = _path(path)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_lstat(lp, req, p, cb), _stat_result)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_lstat(lp, req, p, cb), _stat_result)
 
 
 def fstat(loop: Any, fd: int, callback: Callback = None) -> Any:
@@ -240,7 +254,7 @@ def open(loop: Any, path: PathType, flags: int, mode: int, callback: Callback = 
     """open(2) with ``os.O_*`` flags and a mode: the new file descriptor."""
     p, _ = _path(path)
     flags, mode = _int(flags, "flags"), _int(mode, "mode")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_open(lp, req, p, flags, mode, cb), _result)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_open(lp, req, p, flags, mode, cb), _result)
 
 
 def close(loop: Any, fd: int, callback: Callback = None) -> Any:
@@ -285,34 +299,34 @@ def write(loop: Any, fd: int, write_data: Any, offset: int, callback: Callback =
 def unlink(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """Remove a file."""
     p, _ = _path(path)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_unlink(lp, req, p, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_unlink(lp, req, p, cb), _none)
 
 
 def mkdir(loop: Any, path: PathType, mode: int, callback: Callback = None) -> Any:
     """Create a directory."""
     p, _ = _path(path)
     mode = _int(mode, "mode")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_mkdir(lp, req, p, mode, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_mkdir(lp, req, p, mode, cb), _none)
 
 
 def rmdir(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """Remove an empty directory."""
     p, _ = _path(path)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_rmdir(lp, req, p, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_rmdir(lp, req, p, cb), _none)
 
 
 def rename(loop: Any, path: PathType, new_path: PathType, callback: Callback = None) -> Any:
     """Rename ``path`` to ``new_path``."""
     p, _ = _path(path)
     n, _ = _path(new_path, "new_path")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_rename(lp, req, p, n, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_rename(lp, req, p, n, cb), _none)
 
 
 def chmod(loop: Any, path: PathType, mode: int, callback: Callback = None) -> Any:
     """Change a file's permission bits."""
     p, _ = _path(path)
     mode = _int(mode, "mode")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_chmod(lp, req, p, mode, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_chmod(lp, req, p, mode, cb), _none)
 
 
 def fchmod(loop: Any, fd: int, mode: int, callback: Callback = None) -> Any:
@@ -325,7 +339,7 @@ def link(loop: Any, path: PathType, new_path: PathType, callback: Callback = Non
     """Make the hard link ``new_path`` to ``path``."""
     p, _ = _path(path)
     n, _ = _path(new_path, "new_path")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_link(lp, req, p, n, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_link(lp, req, p, n, cb), _none)
 
 
 def symlink(loop: Any, path: PathType, new_path: PathType, flags: int, callback: Callback = None) -> Any:
@@ -334,13 +348,13 @@ def symlink(loop: Any, path: PathType, new_path: PathType, flags: int, callback:
     p, _ = _path(path)
     n, _ = _path(new_path, "new_path")
     flags = _int(flags, "flags")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_symlink(lp, req, p, n, flags, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_symlink(lp, req, p, n, flags, cb), _none)
 
 
 def readlink(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """The target of a symbolic link (str, or bytes for a bytes path)."""
     p, as_bytes = _path(path)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_readlink(lp, req, p, cb),
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_readlink(lp, req, p, cb),
                 _string_result(as_bytes))
 
 
@@ -348,7 +362,7 @@ def chown(loop: Any, path: PathType, uid: int, gid: int, callback: Callback = No
     """Change a file's owner and group (-1 leaves one unchanged)."""
     p, _ = _path(path)
     u, g = _id(uid, "uid"), _id(gid, "gid")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_chown(lp, req, p, u, g, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_chown(lp, req, p, u, g, cb), _none)
 
 
 def fchown(loop: Any, fd: int, uid: int, gid: int, callback: Callback = None) -> Any:
@@ -387,7 +401,7 @@ def scandir(loop: Any, path: PathType, callback: Callback = None) -> Any:
             out.append(DirEnt(_out(ffi.string(ent.name), as_bytes), int(ent.type)))
         return out
 
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_scandir(lp, req, p, 0, cb), finish)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_scandir(lp, req, p, 0, cb), finish)
 
 
 def sendfile(loop: Any, out_fd: int, in_fd: int, in_offset: int, length: int,
@@ -412,7 +426,7 @@ def utime(loop: Any, path: PathType, atime: float, mtime: float, callback: Callb
     """Set a file's access and modification times (seconds since the epoch)."""
     p, _ = _path(path)
     a, m = _times(atime, mtime)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_utime(lp, req, p, a, m, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_utime(lp, req, p, a, m, cb), _none)
 
 
 def futime(loop: Any, fd: int, atime: float, mtime: float, callback: Callback = None) -> Any:
@@ -426,13 +440,13 @@ def access(loop: Any, path: PathType, flags: int, callback: Callback = None) -> 
     """access(2) with ``os.F_OK`` / ``R_OK`` / ``W_OK`` / ``X_OK``: None, or FSError."""
     p, _ = _path(path)
     flags = _int(flags, "flags")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_access(lp, req, p, flags, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_access(lp, req, p, flags, cb), _none)
 
 
 def realpath(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """The canonical absolute path (symlinks, ``.`` and ``..`` resolved)."""
     p, as_bytes = _path(path)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_realpath(lp, req, p, cb),
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_realpath(lp, req, p, cb),
                 _string_result(as_bytes))
 
 
@@ -443,7 +457,7 @@ def copyfile(loop: Any, path: PathType, new_path: PathType, flags: int = 0, call
     p, _ = _path(path)
     n, _ = _path(new_path, "new_path")
     flags = _int(flags, "flags")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_copyfile(lp, req, p, n, flags, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_copyfile(lp, req, p, n, flags, cb), _none)
 
 
 def _template(template: Any) -> Tuple[bytes, bool]:
@@ -460,7 +474,7 @@ def mkdtemp(loop: Any, template: PathType, callback: Callback = None) -> Any:
     def finish(req: Any) -> Union[str, bytes]:
         return _out(ffi.string(req.path), as_bytes)
 
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_mkdtemp(lp, req, t, cb), finish)
+    return _run_path(loop, template, callback, lambda lp, req, cb: lib.uv_fs_mkdtemp(lp, req, t, cb), finish)
 
 
 def mkstemp(loop: Any, template: PathType, callback: Callback = None) -> Any:
@@ -470,21 +484,21 @@ def mkstemp(loop: Any, template: PathType, callback: Callback = None) -> Any:
     def finish(req: Any) -> Tuple[int, Union[str, bytes]]:
         return int(req.result), _out(ffi.string(req.path), as_bytes)
 
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_mkstemp(lp, req, t, cb), finish)
+    return _run_path(loop, template, callback, lambda lp, req, cb: lib.uv_fs_mkstemp(lp, req, t, cb), finish)
 
 
 def lchown(loop: Any, path: PathType, uid: int, gid: int, callback: Callback = None) -> Any:
     """:func:`chown` of a symbolic link itself."""
     p, _ = _path(path)
     u, g = _id(uid, "uid"), _id(gid, "gid")
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_lchown(lp, req, p, u, g, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_lchown(lp, req, p, u, g, cb), _none)
 
 
 def lutime(loop: Any, path: PathType, atime: float, mtime: float, callback: Callback = None) -> Any:
     """:func:`utime` of a symbolic link itself."""
     p, _ = _path(path)
     a, m = _times(atime, mtime)
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_lutime(lp, req, p, a, m, cb), _none)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_lutime(lp, req, p, a, m, cb), _none)
 
 
 def statfs(loop: Any, path: PathType, callback: Callback = None) -> Any:
@@ -495,7 +509,7 @@ def statfs(loop: Any, path: PathType, callback: Callback = None) -> Any:
         s = ffi.cast("uv_statfs_t *", req.ptr)
         return StatFSResult(s.f_type, s.f_bsize, s.f_blocks, s.f_bfree, s.f_bavail, s.f_files, s.f_ffree)
 
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_statfs(lp, req, p, cb), finish)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_statfs(lp, req, p, cb), finish)
 
 
 class Dir:
@@ -550,7 +564,7 @@ def opendir(loop: Any, path: PathType, callback: Callback = None) -> Any:
     def finish(req: Any) -> Dir:
         return Dir(loop, ffi.cast("uv_dir_t *", req.ptr), as_bytes)
 
-    return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_opendir(lp, req, p, cb), finish)
+    return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_opendir(lp, req, p, cb), finish)
 
 
 def readdir(loop: Any, dir: Dir, nentries: int = 64, callback: Callback = None) -> Any:

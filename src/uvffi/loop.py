@@ -96,6 +96,7 @@ class Loop(LoopStorage):
         self._threadsafe: Any = None
         self._owned = own
         self._kept: dict = {}  # PyPy: the objects C keeps alive (uvffi._core.pypy)
+        self._requests: set = set()  # cancellable requests in flight (fs, dns): close() cancels them
         lp = lib.uvffi_loop_new(existing, ref(self), 1 if own else 0)
         if not lp:
             code = lib.uvffi_last_error()
@@ -466,6 +467,8 @@ class Loop(LoopStorage):
             raw = self._raw
             mode = RUN_DEFAULT if self._owned else RUN_NOWAIT
             while True:
+                for request in list(self._requests):
+                    request.cancel()
                 lib.uvffi_loop_close_handles(lp, 0)
                 _uv_run(lp, mode)
                 if not self.handles and not (self._owned and lib.uv_loop_alive(raw)):

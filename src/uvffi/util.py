@@ -9,7 +9,8 @@ pyuv's: :func:`hrtime`, :func:`get_free_memory`, :func:`get_total_memory`,
 :func:`os_gethostname`, :func:`os_uname`, :func:`os_getpriority`,
 :func:`os_setpriority`, :func:`environ`.
 
-pyuv's ``SignalChecker`` needs a Poll handle and arrives with it.
+:class:`SignalChecker` is pyuv's helper that runs Python's signal handlers when a
+signal arrives while the loop waits.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
 from ._core import ffi, lib
 from .error import UVError, raise_for, require_libuv
+from .handles.poll import UV_READABLE, Poll
 
 __all__ = [
     "hrtime", "get_free_memory", "get_total_memory", "loadavg", "uptime", "resident_set_memory",
     "interface_addresses", "cpu_info", "getrusage", "guess_handle_type",
     "available_parallelism", "get_constrained_memory", "get_available_memory", "random",
     "os_getpid", "os_getppid", "os_homedir", "os_tmpdir", "os_gethostname", "os_uname",
-    "os_getpriority", "os_setpriority", "environ",
+    "os_getpriority", "os_setpriority", "environ", "SignalChecker",
     "InterfaceAddress", "CPUInfo", "CPUTimes", "RUsage", "UnameResult",
     "UV_PRIORITY_LOW", "UV_PRIORITY_BELOW_NORMAL", "UV_PRIORITY_NORMAL", "UV_PRIORITY_ABOVE_NORMAL",
     "UV_PRIORITY_HIGH", "UV_PRIORITY_HIGHEST",
@@ -328,3 +330,43 @@ def environ() -> Dict[str, str]:
         return {_text(items[i].name): _text(items[i].value) for i in range(count[0])}
     finally:
         lib.uv_os_free_environ(items, count[0])
+
+
+class SignalChecker(Poll):
+    """pyuv's signal helper: wake the loop for Python's signal handlers.
+
+    ``SignalChecker(loop, fd)`` watches ``fd``, the read end of a non-blocking
+    socket pair (or pipe) whose write end was given to
+    :func:`signal.set_wakeup_fd`. When a signal arrives the loop wakes,
+    :meth:`start`'s watcher drains the fd and Python runs its signal handlers
+    at once (an exception they raise, ``KeyboardInterrupt`` included, is
+    handled as one raised by a callback). uvffi's :meth:`uvffi.Loop.run`
+    already does this by itself in the main thread; SignalChecker is for
+    programs written for pyuv."""
+
+    def start(self) -> None:  # type: ignore[override]
+        """Start watching the fd."""
+        super().start(UV_READABLE, SignalChecker._check)  # type: ignore[arg-type]
+
+    def _check(self, events: int, error: Any) -> None:
+        """Drain the wakeup fd; Python's handlers run as this callback's code does."""
+        fd = self.fileno()
+        while True:
+            try:
+                if not os.read(fd, 1024):
+                    break
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                break
+            except OSError:
+                self.stop()
+                break
+        _run_signal_handlers()
+
+
+def _run_signal_handlers() -> None:
+    """A point where the interpreter runs pending signal handlers (between bytecodes,
+    in the main thread): an empty call is enough."""
+    return None
+

@@ -1,4 +1,7 @@
-/* fs.c: uvffi.fs's declarations of libuv's uv_fs_* calls (no C of ours yet). */
+/* fs.c: uvffi.fs's declarations of libuv's uv_fs_* calls, and the request kind
+ * "fs" of the asynchronous path: the uv_fs_t lives in a uvffi_req_t (req.c),
+ * Python makes the uv_fs_* call with uvffi_fs_cb as its callback, which hands
+ * the result to the request's _done; then uv_fs_req_cleanup frees libuv's part. */
 
 /*@cdef
 // ---- fs.cdef: uvffi.fs (synchronous path; the request layer adds the callbacks) ----
@@ -42,6 +45,8 @@ typedef void (*uv_fs_cb)(uv_fs_t *req);
 #define UV_DIRENT_BLOCK ...
 
 void uv_fs_req_cleanup(uv_fs_t *req);
+// the uv_fs_cb of every asynchronous fs request (a uvffi_req_t of kind "fs")
+void uvffi_fs_cb(uv_fs_t *req);
 int uv_fs_close(uv_loop_t *loop, uv_fs_t *req, uv_file file, uv_fs_cb cb);
 int uv_fs_open(uv_loop_t *loop, uv_fs_t *req, const char *path, int flags, int mode, uv_fs_cb cb);
 int uv_fs_read(uv_loop_t *loop, uv_fs_t *req, uv_file file, const uv_buf_t bufs[], unsigned int nbufs,
@@ -85,3 +90,17 @@ int uv_fs_chown(uv_loop_t *loop, uv_fs_t *req, const char *path, uv_uid_t uid, u
 int uv_fs_fchown(uv_loop_t *loop, uv_fs_t *req, uv_file file, uv_uid_t uid, uv_gid_t gid, uv_fs_cb cb);
 int uv_fs_lchown(uv_loop_t *loop, uv_fs_t *req, const char *path, uv_uid_t uid, uv_gid_t gid, uv_fs_cb cb);
 */
+
+static void uvffi__fs_cleanup(uv_req_t *req) { uv_fs_req_cleanup((uv_fs_t *)req); }
+
+static const uvffi_rkind_t uvffi__rkind_fs = {"fs", UV_FS, uvffi__fs_cleanup};
+
+/* libuv's callback for every fs request uvffi submits: on the loop thread. */
+void uvffi_fs_cb(uv_fs_t *req)
+{
+    uvffi_req_t *r = UVFFI_REQ_OF(req);
+    uvffi_loop_t *lp = r->lp;
+    GIL_ENTER(lp)
+    uvffi__req_done(r, req->result < 0 ? (int)req->result : 0);
+    GIL_LEAVE(lp)
+}

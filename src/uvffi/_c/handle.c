@@ -55,7 +55,10 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t 
     h->kind = kind;
     *err = kind->init(lp, h, arg);
     if (*err) {
-        free(h);
+        /* A kind whose init leaves an initialised handle behind (a failed
+         * uv_spawn) closed it: its close callback frees the memory. */
+        if (!uv_is_closing(&h->uv.handle))
+            free(h);
         return NULL;
     }
     h->uv.handle.data = h;

@@ -14,9 +14,6 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
 */
 #include "uvffi.h"
 
-/* request kinds by index (work.c refers to its own) */
-enum { UVFFI_RKIND_WORK = 1 };
-
 #include "trampoline.c"
 #include "loop.c"
 #include "handle.c"
@@ -37,6 +34,9 @@ enum { UVFFI_RKIND_WORK = 1 };
 #include "errno.c"
 #include "util.c"
 #include "fs.c"
+#include "fs_event.c"
+#include "fs_poll.c"
+#include "process.c"
 #include "thread.c"
 #include "dns.c"
 #include "udp.c"
@@ -52,13 +52,19 @@ static const uvffi_kind_t *const uvffi__kinds[] = {
     &uvffi__kind_signal,
     &uvffi__kind_poll,
     &uvffi__kind_udp,
+    &uvffi__kind_fs_event,
+    &uvffi__kind_fs_poll,
+    &uvffi__kind_process,
 };
 
-/* The request kinds; UVFFI_RKIND_* above name their indices. */
+/* The request kinds (C refers to them by their struct, Python by index). */
 static const uvffi_rkind_t *const uvffi__rkinds[] = {
     NULL,
     &uvffi__rkind_work,
     &uvffi__rkind_udp_send,
+    &uvffi__rkind_fs,
+    &uvffi__rkind_getaddrinfo,
+    &uvffi__rkind_getnameinfo,
 };
 
 #define UVFFI_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))

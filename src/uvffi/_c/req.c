@@ -15,10 +15,10 @@ int uvffi_req_cancel(uvffi_req_t *r);
 static const uvffi_rkind_t *uvffi__rkind_at(int index); /* module.c */
 static void uvffi__work_flush(uvffi_loop_t *lp);         /* work.c */
 
-/* A request of kind `index` for Python object self (kept alive from now on). */
-static uvffi_req_t *uvffi__req_new(uvffi_loop_t *lp, int index, uintptr_t self, int held)
+/* A request of `kind` (NULL: refused) for Python object self (kept alive from now on).
+ * C refers to request kinds by their struct, Python by their index in the table. */
+static uvffi_req_t *uvffi__req_new(uvffi_loop_t *lp, const uvffi_rkind_t *kind, uintptr_t self, int held)
 {
-    const uvffi_rkind_t *kind = uvffi__rkind_at(index);
     uvffi_req_t *r;
     int *err = &uvffi__last_err;
     if (kind == NULL) {
@@ -73,7 +73,7 @@ static void uvffi__req_done(uvffi_req_t *r, int status)
 }
 
 UVFFI_SERIALISED(uvffi_req_t *, uvffi_req_new, (uvffi_loop_t *lp, int kind, uintptr_t self),
-                 uvffi__req_new(lp, kind, self, 1))
+                 uvffi__req_new(lp, uvffi__rkind_at(kind), self, 1))
 
 void uvffi_req_discard(uvffi_req_t *r)
 {

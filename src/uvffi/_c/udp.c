@@ -290,7 +290,7 @@ static int uvffi__udp_send(uvffi_handle_t *h, int rkind, uintptr_t self, const s
     UVFFI_GUARD(h, &uvffi__kind_udp)
     if (uvffi__rkind_at(rkind) != &uvffi__rkind_udp_send)
         return UVFFI_EKIND;
-    r = uvffi__req_new(h->lp, rkind, self, 1);
+    r = uvffi__req_new(h->lp, &uvffi__rkind_udp_send, self, 1);
     if (r == NULL)
         return uvffi__last_err;
     err = uv_udp_send((uv_udp_send_t *)&r->uv.req, UVFFI_UV(h, uv_udp_t), bufs, nbufs, addr, uvffi__udp_send_cb);

@@ -39,7 +39,7 @@ static void uvffi__after_work_cb(uv_work_t *req, int status)
 /* Queue a work request; C keeps the Python request alive until done. */
 static uvffi_req_t *uvffi__work_queue(uvffi_loop_t *lp, uintptr_t self, int held)
 {
-    uvffi_req_t *r = uvffi__req_new(lp, UVFFI_RKIND_WORK, self, held);
+    uvffi_req_t *r = uvffi__req_new(lp, &uvffi__rkind_work, self, held);
     int *err = &uvffi__last_err;
     if (r == NULL)
         return NULL;

@@ -2,7 +2,8 @@
 rules they share."""
 
 from .base import Request
+from .fs import FSRequest
 from .udp_send import UDPSendRequest
 from .work import WorkRequest
 
-__all__ = ["Request", "WorkRequest", "UDPSendRequest"]
+__all__ = ["FSRequest", "Request", "WorkRequest", "UDPSendRequest"]

@@ -1,0 +1,91 @@
+/* Child processes: uv_process_t. handles/process.py is the Python side.
+ *
+ * There is no uv_process_init: the kind's init is uv_spawn itself, its argument
+ * the uv_process_options_t Python built (valid for the call). uv_spawn
+ * initialises the handle before it can fail, so a failed spawn leaves a handle
+ * in the loop's queue: init closes it with a callback that frees the memory, and
+ * uvffi__handle_new, seeing it closing, leaves the memory to that callback.
+ * The handle is born active (kept alive until its exit callback has run), so a
+ * Process the program drops still reports its exit; libuv reaps the child. */
+
+/*@cdef
+typedef int... uv_stdio_flags;
+typedef struct uv_process_s uv_process_t;
+typedef struct uv_stream_s uv_stream_t;
+typedef struct uv_stdio_container_s {
+    uv_stdio_flags flags;
+    union { uv_stream_t *stream; int fd; } data;
+} uv_stdio_container_t;
+typedef struct uv_process_options_s {
+    void (*exit_cb)(uv_process_t *, int64_t, int); const char *file; char **args; char **env; const char *cwd;
+    unsigned int flags; int stdio_count; uv_stdio_container_t *stdio; uv_uid_t uid; uv_gid_t gid;
+} uv_process_options_t;
+#define UV_IGNORE ...
+#define UV_CREATE_PIPE ...
+#define UV_INHERIT_FD ...
+#define UV_INHERIT_STREAM ...
+#define UV_READABLE_PIPE ...
+#define UV_WRITABLE_PIPE ...
+#define UV_NONBLOCK_PIPE ...
+#define UV_OVERLAPPED_PIPE ...
+#define UV_PROCESS_SETUID ...
+#define UV_PROCESS_SETGID ...
+#define UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS ...
+#define UV_PROCESS_DETACHED ...
+#define UV_PROCESS_WINDOWS_HIDE ...
+#define UV_PROCESS_WINDOWS_HIDE_CONSOLE ...
+#define UV_PROCESS_WINDOWS_HIDE_GUI ...
+#define UV_TCP ...
+#define UV_NAMED_PIPE ...
+#define UV_TTY ...
+int uv_handle_get_type(const uv_handle_t *handle);
+void uv_disable_stdio_inheritance(void);
+int uvffi_process_kill(uvffi_handle_t *h, int signum);
+int uvffi_process_pid(uvffi_handle_t *h);
+*/
+
+static void uvffi__process_exit_cb(uv_process_t *p, int64_t exit_status, int term_signal)
+{
+    uvffi_handle_t *h = UVFFI_OF(p);
+    uvffi_loop_t *lp = h->lp;
+    GIL_ENTER(lp)
+#if UVFFI_PYPY
+    uvffi__emit(h, (long)exit_status, term_signal);
+#else
+    {
+        PyObject *args[2] = {PyLong_FromLongLong(exit_status), PyLong_FromLong(term_signal)};
+        uvffi__call(h, args, 2);
+    }
+#endif
+    GIL_LEAVE(lp)
+}
+
+static void uvffi__process_failed_cb(uv_handle_t *handle) { free(UVFFI_OF(handle)); }
+
+static int uvffi__process_init(uvffi_loop_t *lp, uvffi_handle_t *h, long arg)
+{
+    uv_process_options_t *options = (uv_process_options_t *)(intptr_t)arg;
+    uv_process_t *p = UVFFI_UV(h, uv_process_t);
+    int err;
+    if (options == NULL)
+        return UV_EINVAL;
+    options->exit_cb = uvffi__process_exit_cb;
+    err = uv_spawn(lp->loop, p, options);
+    if (err) {
+        p->data = h;
+        uv_close((uv_handle_t *)p, uvffi__process_failed_cb);
+    }
+    return err;
+}
+
+static const uvffi_kind_t uvffi__kind_process = {"process", UV_PROCESS, uvffi__process_init, NULL, 1, 1, NULL};
+
+static int uvffi__process_kill(uvffi_handle_t *h, int signum)
+{
+    UVFFI_GUARD(h, &uvffi__kind_process)
+    return uv_process_kill(UVFFI_UV(h, uv_process_t), signum);
+}
+
+int uvffi_process_pid(uvffi_handle_t *h) { return uv_process_get_pid(UVFFI_UV(h, uv_process_t)); }
+
+UVFFI_SERIALISED(int, uvffi_process_kill, (uvffi_handle_t *h, int signum), uvffi__process_kill(h, signum))

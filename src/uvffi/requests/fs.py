@@ -1,0 +1,71 @@
+"""Asynchronous file-system requests: :class:`FSRequest`, made by the functions of
+:mod:`uvffi.fs` when they are given a callback."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
+
+from .._core import ffi, lib, ref, request_kind
+from ..error import FSError, LoopClosedError, raise_for
+from .base import Request
+
+if TYPE_CHECKING:
+    from ..loop import Loop
+
+__all__ = ["FSRequest"]
+
+_KIND = request_kind("fs")
+_CB = ffi.addressof(lib, "uvffi_fs_cb")
+
+
+class FSRequest(Request):
+    """A file-system operation running in libuv's thread pool, returned by every
+    :mod:`uvffi.fs` function called with a callback.
+
+    When it is done, ``callback(request)`` runs on the loop thread with
+    :attr:`result` (what the synchronous call returns) and :attr:`error` (None, or
+    the negative libuv error code: ``uvffi.errno.UV_E*``); an error is never raised
+    out of :meth:`uvffi.Loop.run`. :attr:`path` is the path given (None for the
+    functions taking a file descriptor). :meth:`cancel` works until a pool thread
+    takes the request; closing the loop cancels the requests still queued (their
+    callbacks get ``UV_ECANCELED``). Buffers given to the call (``write``'s data)
+    are held until the callback."""
+
+    def __init__(self, loop: "Loop", callback: Callable[["FSRequest"], Any],
+                 start: Callable[[Any, Any, Any], int], finish: Callable[[Any], Any],
+                 keep: Tuple[Any, ...] = (), path: Any = None) -> None:
+        if loop._closed:
+            raise LoopClosedError("the loop is closed")
+        self._loop = loop
+        self._callback: Optional[Callable[["FSRequest"], Any]] = callback
+        self._finish_fn: Optional[Callable[[Any], Any]] = finish
+        self.path: Any = path
+        self.result: Any = None
+        self.error: Optional[int] = None
+        r = lib.uvffi_req_new(loop._lp, _KIND, ref(self))
+        if not r:
+            raise_for(lib.uvffi_last_error(), FSError)
+        err = start(loop._raw, ffi.cast("uv_fs_t *", lib.uvffi_req_uv(r)), _CB)
+        if err < 0:
+            lib.uv_fs_req_cleanup(ffi.cast("uv_fs_t *", lib.uvffi_req_uv(r)))
+            lib.uvffi_req_discard(r)
+            raise_for(err, FSError)
+        self._req = r
+        self._pinned = list(keep)
+        loop._requests.add(self)
+
+    def _done(self, status: int) -> None:
+        """On the loop thread: the result (or the error), then the callback."""
+        uvreq = ffi.cast("uv_fs_t *", lib.uvffi_req_uv(self._req))
+        finish = self._finish_fn
+        self._finish()
+        self._finish_fn = None
+        self._loop._requests.discard(self)
+        if status < 0:
+            self.error = status
+        elif finish is not None:
+            self.result = finish(uvreq)
+        cb = self._callback
+        self._callback = None
+        if cb is not None:
+            cb(self)
