@@ -9,7 +9,7 @@ from .errno import strerror
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
-    "FSError", "FSEventError", "FSPollError",
+    "FSError", "FSEventError", "FSPollError", "StreamError", "TCPError", "PipeError", "TTYError",
 ]
 
 
@@ -57,6 +57,22 @@ class SignalError(HandleError):
 
 class PollError(HandleError):
     """A :class:`~uvffi.Poll` operation failed."""
+
+
+class StreamError(HandleError):
+    """A stream operation (:class:`~uvffi.Stream`: TCP, Pipe, TTY) failed."""
+
+
+class TCPError(StreamError):
+    """A :class:`~uvffi.TCP` operation failed."""
+
+
+class PipeError(StreamError):
+    """A :class:`~uvffi.Pipe` operation failed."""
+
+
+class TTYError(StreamError):
+    """A :class:`~uvffi.TTY` operation failed."""
 
 
 class FSError(UVError):

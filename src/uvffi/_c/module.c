@@ -39,6 +39,10 @@ enum { UVFFI_RKIND_WORK = 1 };
 #include "fs.c"
 #include "thread.c"
 #include "dns.c"
+#include "stream.c"
+#include "tcp.c"
+#include "pipe.c"
+#include "tty.c"
 
 /* The handle kinds. Index 0 is no kind (the abstract Handle). */
 static const uvffi_kind_t *const uvffi__kinds[] = {
@@ -50,12 +54,18 @@ static const uvffi_kind_t *const uvffi__kinds[] = {
     &uvffi__kind_async,
     &uvffi__kind_signal,
     &uvffi__kind_poll,
+    &uvffi__kind_tcp,
+    &uvffi__kind_pipe,
+    &uvffi__kind_tty,
 };
 
 /* The request kinds; UVFFI_RKIND_* above name their indices. */
 static const uvffi_rkind_t *const uvffi__rkinds[] = {
     NULL,
     &uvffi__rkind_work,
+    &uvffi__rkind_write,
+    &uvffi__rkind_shutdown,
+    &uvffi__rkind_connect,
 };
 
 #define UVFFI_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -2,6 +2,7 @@
 rules they share."""
 
 from .base import Request
+from .stream import ConnectRequest, ShutdownRequest, StreamRequest, WriteRequest
 from .work import WorkRequest
 
-__all__ = ["Request", "WorkRequest"]
+__all__ = ["Request", "WorkRequest", "StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest"]
