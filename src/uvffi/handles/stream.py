@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
-from .._core import ffi, lib, ref
+from .._core import PYPY, ffi, lib, ref
 from ..error import HandleClosedError, StreamError, raise_for
 from ..requests.stream import ShutdownRequest, WriteRequest
 from .base import Handle
@@ -17,7 +17,17 @@ READ_SIZE: int = lib.UVFFI_READ_SIZE
 """The default for :meth:`Stream.start_read`'s ``size``: 64 KiB per read callback at most, like pyuv."""
 
 _NULL = ffi.NULL
-_from_buffer = ffi.from_buffer
+
+
+def _from_buffer(obj: Any) -> Any:
+    """A cffi buffer over ``obj`` that keeps its memory valid until dropped. CPython holds
+    a buffer export (a bytearray cannot be resized meanwhile: BufferError); PyPy lets a
+    bytearray be resized under the export, so there a mutable object's bytes are copied."""
+    if PYPY and not isinstance(obj, bytes):
+        obj = bytes(memoryview(obj))
+    return ffi.from_buffer(obj)
+
+
 ReadCallback = Callable[[Any, Optional[bytes], Optional[int]], Any]
 DoneCallback = Optional[Callable[[Any, Optional[int]], Any]]
 
