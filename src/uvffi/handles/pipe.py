@@ -45,10 +45,10 @@ def _check_name(data: bytes) -> None:
 
 @c_methods("pipe")
 class Pipe(Stream):
-    """A pipe (``uv_pipe_t``): a unix domain socket (:meth:`bind`, :meth:`listen`,
-    :meth:`connect`), an fd (:meth:`open`), or with ``ipc=True`` a channel that carries
-    handles (:meth:`write`'s ``send_handle``, :meth:`pending_handle_type`,
-    :meth:`accept`).
+    """A pipe (``uv_pipe_t``): a unix domain socket (:meth:`~uvffi.Pipe.bind`, :meth:`~uvffi.Stream.listen`,
+    :meth:`~uvffi.Pipe.connect`), an fd (:meth:`~uvffi.Pipe.open`), or with ``ipc=True`` a channel that carries
+    handles (:meth:`~uvffi.Pipe.write`'s ``send_handle``, :meth:`~uvffi.Pipe.pending_handle_type`,
+    :meth:`~uvffi.Stream.accept`).
 
     Names are ``str``, ``bytes`` or ``os.PathLike``; on Linux a name starting with a NUL
     byte is in the abstract namespace (no file). A name too long for ``sun_path`` raises
@@ -110,7 +110,7 @@ class Pipe(Stream):
         lib.uvffi_pipe_pending_instances(self._live(), count)
 
     def pending_handle_type(self) -> int:
-        """The kind of handle received and waiting for :meth:`accept` (``UV_TCP``,
+        """The kind of handle received and waiting for :meth:`~uvffi.Stream.accept` (``UV_TCP``,
         ``UV_NAMED_PIPE``, ``UV_UDP``), or ``UV_UNKNOWN_HANDLE``."""
         t = lib.uvffi_pipe_pending_type(self._live())
         if t < 0:

@@ -1,4 +1,4 @@
-"""Streams: :class:`Stream`, the base of :class:`~uvffi.TCP`, :class:`~uvffi.Pipe` and
+"""Streams: :class:`~uvffi.Stream`, the base of :class:`~uvffi.TCP`, :class:`~uvffi.Pipe` and
 :class:`~uvffi.TTY` (libuv's ``uv_stream_t``, pyuv's ``pyuv.Stream``), and
 :func:`socketpair` / :func:`pipe` (beyond pyuv)."""
 
@@ -82,13 +82,13 @@ class Stream(Handle):
     """A libuv stream (``uv_stream_t``): the base of :class:`~uvffi.TCP`,
     :class:`~uvffi.Pipe` and :class:`~uvffi.TTY`; not instantiated directly.
 
-    Reading: :meth:`start_read` calls ``callback(handle, data, error)`` with ``data``
+    Reading: :meth:`~uvffi.Stream.start_read` calls ``callback(handle, data, error)`` with ``data``
     a ``bytes`` and ``error`` None, or ``data`` None and ``error`` a libuv error code:
     ``UV_EOF`` at the end of the stream. EOF or an error is delivered once and stops
     reading (pyuv's rule); the stream may be closed from inside the callback. A reading
     stream stays alive though the program drops it.
 
-    Writing: :meth:`write` and :meth:`writelines` take any bytes-like object (bytes,
+    Writing: :meth:`~uvffi.Stream.write` and :meth:`~uvffi.Stream.writelines` take any bytes-like object (bytes,
     bytearray, memoryview, array, ...) and keep its memory pinned until the write's
     callback has run: a ``bytearray`` cannot be resized meanwhile (``BufferError``), and
     dropping it changes nothing. Write callbacks run once each, in order; closing the
@@ -123,7 +123,7 @@ class Stream(Handle):
     # ---- listening -------------------------------------------------------------
     def listen(self, callback: Callable[[Any, Optional[int]], Any], backlog: int = 511) -> None:
         """Listen for connections: ``callback(handle, error)`` for each, which should
-        :meth:`accept` it. Bind first."""
+        :meth:`~uvffi.Stream.accept` it. Bind first."""
         if not callable(callback):
             raise TypeError("a callable is required")
         if not isinstance(backlog, int) or isinstance(backlog, bool):

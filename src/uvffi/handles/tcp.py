@@ -28,13 +28,13 @@ def _uint(value: Any, what: str, top: int = 0xFFFFFFFF) -> int:
 
 @c_methods("tcp")
 class TCP(Stream):
-    """A TCP socket (``uv_tcp_t``): a server (:meth:`bind`, :meth:`listen`,
-    :meth:`accept`) or a connection (:meth:`connect`, then the :class:`Stream` methods).
+    """A TCP socket (``uv_tcp_t``): a server (:meth:`~uvffi.TCP.bind`, :meth:`~uvffi.Stream.listen`,
+    :meth:`~uvffi.Stream.accept`) or a connection (:meth:`~uvffi.TCP.connect`, then the :class:`~uvffi.Stream` methods).
 
     ``TCP(loop, family=socket.AF_UNSPEC)``: with ``AF_INET`` or ``AF_INET6`` the socket
-    is created at once (so :meth:`fileno` and socket options work before bind).
+    is created at once (so :meth:`~uvffi.Stream.fileno` and socket options work before bind).
 
-    Unlike pyuv (and libuv, which reports it at ``listen()``), :meth:`bind` to an address
+    Unlike pyuv (and libuv, which reports it at ``listen()``), :meth:`~uvffi.TCP.bind` to an address
     in use raises ``TCPError`` ``UV_EADDRINUSE`` at once."""
 
     _kind = kind("tcp")
