@@ -15,7 +15,7 @@ from .handles.poll import UV_DISCONNECT, UV_PRIORITIZED, UV_READABLE, UV_WRITABL
 from .handles.tcp import UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT
 from .handles.tty import UV_TTY_MODE_IO, UV_TTY_MODE_NORMAL, UV_TTY_MODE_RAW
 from .loop import RUN_DEFAULT, RUN_NOWAIT, RUN_ONCE, UV_RUN_DEFAULT, UV_RUN_NOWAIT, UV_RUN_ONCE, Loop
-from .requests import ConnectRequest, Request, ShutdownRequest, WorkRequest, WriteRequest
+from .requests import ConnectRequest, Request, ShutdownRequest, StreamRequest, WorkRequest, WriteRequest
 from .util import (
     UV_ASYNC,
     UV_CHECK,
@@ -46,7 +46,8 @@ __all__ = [
     "UV_READABLE", "UV_WRITABLE", "UV_DISCONNECT", "UV_PRIORITIZED",
     "error", "errno", "ffi", "__version__", "LIBUV_VERSION", "metrics", "scheduler", "threadsafe",
     "util", "thread", "fs", "dns",
-    "Stream", "TCP", "Pipe", "TTY", "WriteRequest", "ShutdownRequest", "ConnectRequest", "socketpair", "pipe",
+    "Stream", "TCP", "Pipe", "TTY", "StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest",
+    "socketpair", "pipe",
     "UV_TCP_IPV6ONLY", "UV_TCP_REUSEPORT", "UV_TTY_MODE_NORMAL", "UV_TTY_MODE_RAW", "UV_TTY_MODE_IO",
     "UV_UNKNOWN_HANDLE", "UV_ASYNC", "UV_CHECK", "UV_FS_EVENT", "UV_FS_POLL", "UV_HANDLE", "UV_IDLE",
     "UV_NAMED_PIPE", "UV_POLL", "UV_PREPARE", "UV_PROCESS", "UV_STREAM", "UV_TCP", "UV_TIMER", "UV_TTY",
