@@ -241,7 +241,7 @@ def make_ffibuilder() -> FFI:
         "depends": [str(p) for p in sorted(C_DIR.glob("*.[ch]"))],
         "extra_compile_args": [
             "-std=gnu11", "-fno-strict-aliasing", "-O2", "-Wno-unused-function",
-            "-Werror=implicit-function-declaration",
+            "-Werror=implicit-function-declaration", "-Werror=int-conversion", "-Werror=incompatible-pointer-types",
         ],
         "define_macros": [
             ("_CFFI_NO_LIMITED_API", None), ("_GNU_SOURCE", None), ("_FILE_OFFSET_BITS", "64"),

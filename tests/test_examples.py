@@ -122,3 +122,33 @@ def test_leaving_timeouts_behind() -> None:
         "will i run?",
         "an unref'd timeout alone: ran=False, still pending=True",
     ]
+
+
+def test_tcp_echo() -> None:
+    assert run_example("tcp_echo.py") == [
+        "server: connection from 127.0.0.1",
+        "client: connected",
+        "client: echo 'hello'",
+        "client: echo 'from uvffi'",
+        "client: echo 'bye'",
+        "client: shut down",
+        "server: client done, closing",
+        "client: server closed",
+        "done",
+    ]
+
+
+def test_unix_chat() -> None:
+    assert run_example("unix_chat.py") == [
+        "alice joined",
+        "bob joined",
+        "alice hears: bob: hi alice",
+        "bob hears: alice: hi bob",
+        "alice hears: bob: bye",
+        "bob hears: alice: see you",
+        "bob leaves",
+        "alice hears: server: a member left",
+        "alice leaves",
+        "server: room empty, closing",
+        "done",
+    ]

@@ -9,8 +9,8 @@ from .errno import strerror
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
-    "FSError", "FSEventError", "FSPollError", "ProcessError",
-    "UDPError",
+    "FSError", "FSEventError", "FSPollError", "ProcessError", "UDPError",
+    "StreamError", "TCPError", "PipeError", "TTYError",
 ]
 
 
@@ -66,6 +66,22 @@ class UDPError(HandleError):
 
 class ProcessError(HandleError):
     """A :class:`~uvffi.Process` failed (spawning a missing executable: ``UV_ENOENT``)."""
+
+
+class StreamError(HandleError):
+    """A stream operation (:class:`~uvffi.Stream`: TCP, Pipe, TTY) failed."""
+
+
+class TCPError(StreamError):
+    """A :class:`~uvffi.TCP` operation failed."""
+
+
+class PipeError(StreamError):
+    """A :class:`~uvffi.Pipe` operation failed."""
+
+
+class TTYError(StreamError):
+    """A :class:`~uvffi.TTY` operation failed."""
 
 
 class FSError(UVError):

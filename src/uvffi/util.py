@@ -216,6 +216,25 @@ UV_UDP: int = lib.UV_UDP
 UV_NAMED_PIPE: int = lib.UV_NAMED_PIPE
 UV_TTY: int = lib.UV_TTY
 UV_FILE: int = lib.UV_FILE
+UV_ASYNC: int = lib.UV_ASYNC
+UV_CHECK: int = lib.UV_CHECK
+UV_FS_EVENT: int = lib.UV_FS_EVENT
+UV_FS_POLL: int = lib.UV_FS_POLL
+UV_HANDLE: int = lib.UV_HANDLE
+UV_IDLE: int = lib.UV_IDLE
+UV_POLL: int = lib.UV_POLL
+UV_PREPARE: int = lib.UV_PREPARE
+UV_PROCESS: int = lib.UV_PROCESS
+UV_STREAM: int = lib.UV_STREAM
+UV_TIMER: int = lib.UV_TIMER
+UV_SIGNAL: int = lib.UV_SIGNAL
+
+HANDLE_TYPES = (
+    "UV_UNKNOWN_HANDLE", "UV_TCP", "UV_UDP", "UV_NAMED_PIPE", "UV_TTY", "UV_FILE", "UV_ASYNC", "UV_CHECK",
+    "UV_FS_EVENT", "UV_FS_POLL", "UV_HANDLE", "UV_IDLE", "UV_POLL", "UV_PREPARE", "UV_PROCESS", "UV_STREAM",
+    "UV_TIMER", "UV_SIGNAL",
+)
+"""The names of libuv's handle-type constants (pyuv exports them all at the top level)."""
 
 
 def guess_handle_type(fd: int) -> int:

@@ -46,7 +46,8 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t 
         *err = UVFFI_EWRONGTHREAD;
         return NULL;
     }
-    h = calloc(1, offsetof(uvffi_handle_t, uv) + uv_handle_size(kind->type) + (kind->extra ? kind->extra(arg) : 0));
+    h = calloc(1, offsetof(uvffi_handle_t, uv) + uvffi__align8(uv_handle_size(kind->type)) +
+                  (kind->extra != NULL ? kind->extra(arg) : 0));
     if (h == NULL) {
         *err = UV_ENOMEM;
         return NULL;

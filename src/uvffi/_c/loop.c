@@ -310,6 +310,7 @@ int uvffi_loop_free(uvffi_loop_t *lp)
             return err;
     }
     uv_mutex_destroy(&lp->mutex);
+    free(lp->rbuf);
     free(lp);
     return 0;
 }

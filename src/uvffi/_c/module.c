@@ -40,6 +40,10 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
 #include "thread.c"
 #include "dns.c"
 #include "udp.c"
+#include "stream.c"
+#include "tcp.c"
+#include "pipe.c"
+#include "tty.c"
 
 /* The handle kinds. Index 0 is no kind (the abstract Handle). */
 static const uvffi_kind_t *const uvffi__kinds[] = {
@@ -55,6 +59,9 @@ static const uvffi_kind_t *const uvffi__kinds[] = {
     &uvffi__kind_fs_event,
     &uvffi__kind_fs_poll,
     &uvffi__kind_process,
+    &uvffi__kind_tcp,
+    &uvffi__kind_pipe,
+    &uvffi__kind_tty,
 };
 
 /* The request kinds (C refers to them by their struct, Python by index). */
@@ -65,6 +72,9 @@ static const uvffi_rkind_t *const uvffi__rkinds[] = {
     &uvffi__rkind_fs,
     &uvffi__rkind_getaddrinfo,
     &uvffi__rkind_getnameinfo,
+    &uvffi__rkind_write,
+    &uvffi__rkind_shutdown,
+    &uvffi__rkind_connect,
 };
 
 #define UVFFI_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))

@@ -85,8 +85,8 @@ static void _uvffi_py_udp_recv(uintptr_t self, long nread, const char *data, con
                                unsigned int flags);
 #endif
 
-/* The receive buffer: the bytes right after the libuv handle. */
-#define UVFFI_UDP_BUF(h) ((char *)(h) + offsetof(uvffi_handle_t, uv) + sizeof(uv_udp_t))
+/* The receive buffer: the kind's extra bytes, after the libuv handle. */
+#define UVFFI_UDP_BUF(h) UVFFI_EXTRA(h, char)
 
 /* The constructor's argument is uv_udp_init_ex's flags: the family, or-ed with UV_UDP_RECVMMSG. */
 static size_t uvffi__udp_extra(long arg)

@@ -91,7 +91,8 @@ struct uvffi_kind_s {
     int needs_arg;          /* the constructor takes an argument (Poll's fd): no C plain path */
     void *ops;              /* CPython: the PyTypeObject of its C methods (TimerOps, ...), put
                              * before its Python class in the MRO; NULL: HandleOps only */
-    size_t (*extra)(long arg); /* bytes the kind keeps after its libuv handle, freed with it (UDP's receive buffer); NULL: none */
+    size_t (*extra)(long arg); /* bytes of the kind's own state after libuv's handle, freed with it
+                                 * (UVFFI_EXTRA: a stream's read size, UDP's receive buffer); NULL: none */
 };
 
 /* A kind's C methods type, or NULL where there are none (PyPy). */
@@ -132,6 +133,10 @@ typedef struct {
 /* libuv's handle of kind T inside h, and h back from libuv's handle. */
 #define UVFFI_UV(h, T) ((T *)&(h)->uv.handle)
 #define UVFFI_OF(handle) ((uvffi_handle_t *)((uv_handle_t *)(handle))->data)
+/* The kind's own state (kind->extra bytes, zeroed) after libuv's handle. */
+#define UVFFI_EXTRA(h, T) \
+    ((T *)((char *)(h) + offsetof(uvffi_handle_t, uv) + uvffi__align8(uv_handle_size((h)->kind->type))))
+static inline size_t uvffi__align8(size_t n) { return (n + 7) & ~(size_t)7; }
 /* Is `handle` one of ours? Ours point `data` at their own header, which sits
  * right before them; the test reads no memory but the handle's own. */
 #define UVFFI_IS_OURS(handle) \
@@ -179,6 +184,8 @@ struct uvffi_loop_s {
     int ticks_pending;        /* next-tick callbacks queued: drain after each callback */
     uv_async_t tsafe;         /* call_soon_threadsafe's wakeup: internal, unref'd */
     uvffi_req_t *deferred_head, *deferred_tail; /* work queued from callbacks (work.c) */
+    char *rbuf;               /* streams' read buffer, shared by the loop's streams (stream.c) */
+    size_t rbuf_size;
 };
 
 /* The error of the last constructor that returned NULL on this thread. */

@@ -3,7 +3,9 @@ rules they share."""
 
 from .base import Request
 from .fs import FSRequest
+from .stream import ConnectRequest, ShutdownRequest, StreamRequest, WriteRequest
 from .udp_send import UDPSendRequest
 from .work import WorkRequest
 
-__all__ = ["FSRequest", "Request", "WorkRequest", "UDPSendRequest"]
+__all__ = ["FSRequest", "Request", "WorkRequest", "UDPSendRequest", "StreamRequest", "WriteRequest", "ShutdownRequest",
+           "ConnectRequest"]

@@ -1,0 +1,100 @@
+/* Pipes (unix domain sockets, and IPC pipes that carry handles): uv_pipe_t, a
+ * stream kind. handles/pipe.py is the Python side. Names are bytes with a length,
+ * so Linux's abstract names (a leading NUL byte) go through uv_pipe_bind2 and
+ * uv_pipe_connect2 like the others. */
+
+/*@cdef
+int uvffi_pipe_bind(uvffi_handle_t *h, const char *name, size_t len);
+uvffi_req_t *uvffi_pipe_connect(uvffi_handle_t *h, uintptr_t self, const char *name, size_t len);
+int uvffi_pipe_open(uvffi_handle_t *h, int fd);
+int uvffi_pipe_name(uvffi_handle_t *h, int peer, char *buf, size_t *len);
+int uvffi_pipe_pending_instances(uvffi_handle_t *h, int count);
+int uvffi_pipe_pending_type(uvffi_handle_t *h);
+int uvffi_pipe_ipc(uvffi_handle_t *h);
+int uvffi_pipe_chmod(uvffi_handle_t *h, int flags);
+*/
+
+static int uvffi__pipe_init(uvffi_loop_t *lp, uvffi_handle_t *h, long ipc)
+{
+    return uv_pipe_init(lp->loop, UVFFI_UV(h, uv_pipe_t), ipc ? 1 : 0);
+}
+
+static const uvffi_kind_t uvffi__kind_pipe = {"pipe", UV_NAMED_PIPE, uvffi__pipe_init, NULL, 0, 1, NULL,
+                                              uvffi__stream_extra};
+
+#define UVFFI_PIPE(h) UVFFI_UV(h, uv_pipe_t)
+
+static int uvffi__pipe_bind(uvffi_handle_t *h, const char *name, size_t len)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    return uv_pipe_bind2(UVFFI_PIPE(h), name, len, UV_PIPE_NO_TRUNCATE);
+}
+
+static int uvffi__pipe_check(uvffi_handle_t *h)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    return 0;
+}
+
+static uvffi_req_t *uvffi__pipe_connect(uvffi_handle_t *h, uintptr_t self, const char *name, size_t len)
+{
+    uvffi_req_t *r;
+    int err;
+    UVFFI_REQ_GUARD(h, uvffi__pipe_check(h))
+    r = uvffi__stream_req(h, &uvffi__rkind_connect, self);
+    if (r == NULL)
+        return NULL;
+    err = uv_pipe_connect2((uv_connect_t *)&r->uv.req, UVFFI_PIPE(h), name, len, UV_PIPE_NO_TRUNCATE,
+                           uvffi__connect_cb);
+    if (err) {
+        uvffi__req_discard(r, 1);
+        uvffi__last_err = err;
+        return NULL;
+    }
+    return r;
+}
+
+static int uvffi__pipe_open(uvffi_handle_t *h, int fd)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    return uv_pipe_open(UVFFI_PIPE(h), (uv_file)fd);
+}
+
+static int uvffi__pipe_name(uvffi_handle_t *h, int peer, char *buf, size_t *len)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    return peer ? uv_pipe_getpeername(UVFFI_PIPE(h), buf, len) : uv_pipe_getsockname(UVFFI_PIPE(h), buf, len);
+}
+
+static int uvffi__pipe_pending_instances(uvffi_handle_t *h, int count)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    uv_pipe_pending_instances(UVFFI_PIPE(h), count);
+    return 0;
+}
+
+static int uvffi__pipe_pending_type(uvffi_handle_t *h)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    return (int)uv_pipe_pending_type(UVFFI_PIPE(h));
+}
+
+static int uvffi__pipe_chmod(uvffi_handle_t *h, int flags)
+{
+    UVFFI_GUARD(h, &uvffi__kind_pipe)
+    return uv_pipe_chmod(UVFFI_PIPE(h), flags);
+}
+
+UVFFI_SERIALISED(int, uvffi_pipe_bind, (uvffi_handle_t *h, const char *name, size_t len),
+                 uvffi__pipe_bind(h, name, len))
+UVFFI_SERIALISED(uvffi_req_t *, uvffi_pipe_connect, (uvffi_handle_t *h, uintptr_t self, const char *name, size_t len),
+                 uvffi__pipe_connect(h, self, name, len))
+UVFFI_SERIALISED(int, uvffi_pipe_open, (uvffi_handle_t *h, int fd), uvffi__pipe_open(h, fd))
+UVFFI_SERIALISED(int, uvffi_pipe_name, (uvffi_handle_t *h, int peer, char *buf, size_t *len),
+                 uvffi__pipe_name(h, peer, buf, len))
+UVFFI_SERIALISED(int, uvffi_pipe_pending_instances, (uvffi_handle_t *h, int count),
+                 uvffi__pipe_pending_instances(h, count))
+UVFFI_SERIALISED(int, uvffi_pipe_pending_type, (uvffi_handle_t *h), uvffi__pipe_pending_type(h))
+UVFFI_SERIALISED(int, uvffi_pipe_chmod, (uvffi_handle_t *h, int flags), uvffi__pipe_chmod(h, flags))
+
+int uvffi_pipe_ipc(uvffi_handle_t *h) { return h->kind == &uvffi__kind_pipe && UVFFI_PIPE(h)->ipc; }

@@ -1,0 +1,318 @@
+/*
+ * The stream machinery TCP, Pipe and TTY share (uv_stream_t): reading into the
+ * loop's buffer, listen/accept, and the write, shutdown and connect requests.
+ * handles/stream.py is the Python side; tcp.c, pipe.c and tty.c add the kinds.
+ *
+ * Reads: libuv's alloc callback is served here, from one buffer per loop (grown
+ * to the largest read size a stream asked for), and the read callback hands the
+ * bytes to Python at once: CPython builds the `bytes` here (one copy); PyPy gets
+ * (nread, address) through uvffi__emit and its _emit copies them out before
+ * anything else runs. So the buffer is free again before any Python code runs.
+ *
+ * Requests (write, shutdown, connect) hold their Python request, which holds the
+ * handle and, for writes, the pinned buffers, until libuv's callback. Closing a
+ * stream with requests in flight makes libuv call them with UV_ECANCELED before
+ * the close callback.
+ */
+
+/*@cdef
+#define UV_EOF ...
+#define UVFFI_READ_SIZE ...
+int uvffi_stream_listen(uvffi_handle_t *h, int backlog);
+int uvffi_stream_accept(uvffi_handle_t *server, uvffi_handle_t *client);
+int uvffi_stream_read_start(uvffi_handle_t *h, size_t size);
+int uvffi_stream_read_stop(uvffi_handle_t *h);
+uvffi_req_t *uvffi_stream_write(uvffi_handle_t *h, uintptr_t self, uv_buf_t *bufs, unsigned int n,
+                                uvffi_handle_t *send);
+int uvffi_stream_try_write(uvffi_handle_t *h, uv_buf_t *bufs, unsigned int n);
+uvffi_req_t *uvffi_stream_shutdown(uvffi_handle_t *h, uintptr_t self);
+int uvffi_stream_set_blocking(uvffi_handle_t *h, int blocking);
+int uvffi_stream_readable(uvffi_handle_t *h);
+int uvffi_stream_writable(uvffi_handle_t *h);
+size_t uvffi_stream_write_queue_size(uvffi_handle_t *h);
+int uvffi_handle_type(uvffi_handle_t *h);
+int uvffi_handle_buffer_size(uvffi_handle_t *h, int send, int *value);
+int uv_socketpair(int type, int protocol, int socket_vector[2], int flags0, int flags1);
+int uv_pipe(int fds[2], int read_flags, int write_flags);
+#define UV_NONBLOCK_PIPE ...
+*/
+
+#define UVFFI_READ_SIZE 65536
+
+
+static const uvffi_rkind_t uvffi__rkind_write = {"write", UV_WRITE, NULL};
+static const uvffi_rkind_t uvffi__rkind_shutdown = {"shutdown", UV_SHUTDOWN, NULL};
+static const uvffi_rkind_t uvffi__rkind_connect = {"connect", UV_CONNECT, NULL};
+
+/* Every stream kind's own state. */
+typedef struct {
+    size_t read_size;   /* bytes per read callback at most */
+} uvffi_stream_state_t;
+
+/* A stream kind's extra bytes (uvffi_kind_t.extra): its state. */
+static size_t uvffi__stream_extra(long arg)
+{
+    (void)arg;
+    return sizeof(uvffi_stream_state_t);
+}
+
+static int uvffi__is_stream(uvffi_handle_t *h)
+{
+    uv_handle_type t = h->uv.handle.type;
+    return t == UV_TCP || t == UV_NAMED_PIPE || t == UV_TTY;
+}
+
+#define UVFFI_STREAM_GUARD(h)                                           \
+    UVFFI_GUARD(h, NULL)                                                \
+    if (!uvffi__is_stream(h))                                           \
+        return UVFFI_EKIND;
+
+#define UVFFI_STREAM(h) UVFFI_UV(h, uv_stream_t)
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    uvffi_handle_t *h = UVFFI_OF(handle);
+    uvffi_loop_t *lp = h->lp;
+    size_t want = UVFFI_EXTRA(h, uvffi_stream_state_t)->read_size;
+    (void)suggested;
+    if (want == 0)
+        want = UVFFI_READ_SIZE;
+    if (lp->rbuf_size < want) {
+        char *p = realloc(lp->rbuf, want);
+        if (p == NULL) {  /* libuv reports UV_ENOBUFS to the read callback */
+            buf->base = NULL;
+            buf->len = 0;
+            return;
+        }
+        lp->rbuf = p;
+        lp->rbuf_size = want;
+    }
+    buf->base = lp->rbuf;
+    buf->len = want;
+}
+
+/* callback(handle, data, error): bytes and None, or None and an error (UV_EOF). */
+static void uvffi__read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    uvffi_handle_t *h = UVFFI_OF(s);
+    uvffi_loop_t *lp = h->lp;
+    if (nread == 0)  /* EAGAIN: nothing read */
+        return;
+    GIL_ENTER(lp)
+    if (nread < 0)  /* EOF or an error: delivered once, reading stops (pyuv's rule) */
+        uv_read_stop(s);
+#if UVFFI_PYPY
+    uvffi__emit(h, (long)nread, nread < 0 ? 0 : (long)(intptr_t)buf->base);
+#else
+    {
+        PyObject *args[2];
+        if (nread > 0) {
+            args[0] = PyBytes_FromStringAndSize(buf->base, nread);
+            args[1] = (Py_INCREF(Py_None), Py_None);
+        } else {
+            args[0] = (Py_INCREF(Py_None), Py_None);
+            args[1] = PyLong_FromLong((long)nread);
+        }
+        uvffi__call(h, args, 2);
+    }
+#endif
+    GIL_LEAVE(lp)
+}
+
+static int uvffi__stream_read_start(uvffi_handle_t *h, size_t size)
+{
+    int err;
+    UVFFI_STREAM_GUARD(h)
+    if (size == 0 || size > (size_t)INT32_MAX)
+        return UV_EINVAL;
+    UVFFI_EXTRA(h, uvffi_stream_state_t)->read_size = size;
+    err = uv_read_start(UVFFI_STREAM(h), uvffi__alloc_cb, uvffi__read_cb);
+    if (err == UV_EALREADY)  /* pyuv: start_read again replaces the callback */
+        err = 0;
+    uvffi__sync_keep(h, 1);
+    return err;
+}
+
+static int uvffi__stream_read_stop(uvffi_handle_t *h)
+{
+    int err;
+    UVFFI_STREAM_GUARD(h)
+    err = uv_read_stop(UVFFI_STREAM(h));
+    uvffi__sync_keep(h, 1);
+    return err;
+}
+
+/* ---- listen / accept ------------------------------------------------------ */
+
+/* callback(handle, error) */
+static void uvffi__listen_cb(uv_stream_t *s, int status)
+{
+    uvffi_handle_t *h = UVFFI_OF(s);
+    uvffi_loop_t *lp = h->lp;
+    GIL_ENTER(lp)
+#if UVFFI_PYPY
+    uvffi__emit(h, status, -1);
+#else
+    {
+        PyObject *args[1] = {uvffi__error_or_none(status)};
+        uvffi__call(h, args, 1);
+    }
+#endif
+    GIL_LEAVE(lp)
+}
+
+static int uvffi__stream_listen(uvffi_handle_t *h, int backlog)
+{
+    int err;
+    UVFFI_STREAM_GUARD(h)
+    err = uv_listen(UVFFI_STREAM(h), backlog, uvffi__listen_cb);
+    uvffi__sync_keep(h, 1);
+    return err;
+}
+
+static int uvffi__stream_accept(uvffi_handle_t *server, uvffi_handle_t *client)
+{
+    uv_handle_type t;
+    UVFFI_STREAM_GUARD(server)
+    UVFFI_GUARD(client, NULL)
+    t = client->uv.handle.type;
+    if (t != UV_TCP && t != UV_NAMED_PIPE && t != UV_UDP)
+        return UVFFI_EKIND;
+    if (client->lp != server->lp)
+        return UV_EINVAL;
+    return uv_accept(UVFFI_STREAM(server), UVFFI_STREAM(client));
+}
+
+/* ---- requests --------------------------------------------------------------- */
+
+static void uvffi__req_cb(uv_req_t *req, int status)
+{
+    uvffi_req_t *r = UVFFI_REQ_OF(req);
+    uvffi_loop_t *lp = r->lp;
+    GIL_ENTER(lp)
+    uvffi__req_done(r, status);
+    GIL_LEAVE(lp)
+}
+
+static void uvffi__write_cb(uv_write_t *req, int status) { uvffi__req_cb((uv_req_t *)req, status); }
+static void uvffi__shutdown_cb(uv_shutdown_t *req, int status) { uvffi__req_cb((uv_req_t *)req, status); }
+static void uvffi__connect_cb(uv_connect_t *req, int status) { uvffi__req_cb((uv_req_t *)req, status); }
+
+/* A new request of `kind` for handle h (guarded by the caller). */
+static uvffi_req_t *uvffi__stream_req(uvffi_handle_t *h, const uvffi_rkind_t *kind, uintptr_t self)
+{
+    return uvffi__req_new(h->lp, kind, self, 1);
+}
+
+#define UVFFI_REQ_GUARD(h, check)                                       \
+    {                                                                   \
+        int guard__err = (check);                                       \
+        if (guard__err) {                                               \
+            uvffi__last_err = guard__err;                               \
+            return NULL;                                                \
+        }                                                               \
+    }
+
+static int uvffi__stream_check(uvffi_handle_t *h)
+{
+    UVFFI_STREAM_GUARD(h)
+    return 0;
+}
+
+static int uvffi__send_check(uvffi_handle_t *h, uvffi_handle_t *send)
+{
+    uv_handle_type t;
+    if (send == NULL)
+        return 0;
+    if (h->uv.handle.type != UV_NAMED_PIPE || !UVFFI_UV(h, uv_pipe_t)->ipc)
+        return UV_EINVAL;
+    UVFFI_GUARD(send, NULL)
+    t = send->uv.handle.type;
+    if (t != UV_TCP && t != UV_NAMED_PIPE && t != UV_UDP)
+        return UVFFI_EKIND;
+    return 0;
+}
+
+static uvffi_req_t *uvffi__stream_write(uvffi_handle_t *h, uintptr_t self, uv_buf_t *bufs, unsigned int n,
+                                        uvffi_handle_t *send)
+{
+    uvffi_req_t *r;
+    int err;
+    UVFFI_REQ_GUARD(h, uvffi__stream_check(h))
+    UVFFI_REQ_GUARD(h, uvffi__send_check(h, send))
+    r = uvffi__stream_req(h, &uvffi__rkind_write, self);
+    if (r == NULL)
+        return NULL;
+    if (send != NULL)
+        err = uv_write2((uv_write_t *)&r->uv.req, UVFFI_STREAM(h), bufs, n, UVFFI_STREAM(send), uvffi__write_cb);
+    else
+        err = uv_write((uv_write_t *)&r->uv.req, UVFFI_STREAM(h), bufs, n, uvffi__write_cb);
+    if (err) {
+        uvffi__req_discard(r, 1);
+        uvffi__last_err = err;
+        return NULL;
+    }
+    return r;
+}
+
+static int uvffi__stream_try_write(uvffi_handle_t *h, uv_buf_t *bufs, unsigned int n)
+{
+    UVFFI_STREAM_GUARD(h)
+    return uv_try_write(UVFFI_STREAM(h), bufs, n);
+}
+
+static uvffi_req_t *uvffi__stream_shutdown(uvffi_handle_t *h, uintptr_t self)
+{
+    uvffi_req_t *r;
+    int err;
+    UVFFI_REQ_GUARD(h, uvffi__stream_check(h))
+    r = uvffi__stream_req(h, &uvffi__rkind_shutdown, self);
+    if (r == NULL)
+        return NULL;
+    err = uv_shutdown((uv_shutdown_t *)&r->uv.req, UVFFI_STREAM(h), uvffi__shutdown_cb);
+    if (err) {
+        uvffi__req_discard(r, 1);
+        uvffi__last_err = err;
+        return NULL;
+    }
+    return r;
+}
+
+static int uvffi__stream_set_blocking(uvffi_handle_t *h, int blocking)
+{
+    UVFFI_STREAM_GUARD(h)
+    return uv_stream_set_blocking(UVFFI_STREAM(h), blocking);
+}
+
+static int uvffi__handle_buffer_size(uvffi_handle_t *h, int send, int *value)
+{
+    UVFFI_GUARD(h, NULL)
+    return send ? uv_send_buffer_size(&h->uv.handle, value) : uv_recv_buffer_size(&h->uv.handle, value);
+}
+
+UVFFI_SERIALISED(int, uvffi_stream_listen, (uvffi_handle_t *h, int backlog), uvffi__stream_listen(h, backlog))
+UVFFI_SERIALISED(int, uvffi_stream_accept, (uvffi_handle_t *server, uvffi_handle_t *client),
+                 uvffi__stream_accept(server, client))
+UVFFI_SERIALISED(int, uvffi_stream_read_start, (uvffi_handle_t *h, size_t size), uvffi__stream_read_start(h, size))
+UVFFI_SERIALISED(int, uvffi_stream_read_stop, (uvffi_handle_t *h), uvffi__stream_read_stop(h))
+UVFFI_SERIALISED(uvffi_req_t *, uvffi_stream_write,
+                 (uvffi_handle_t *h, uintptr_t self, uv_buf_t *bufs, unsigned int n, uvffi_handle_t *send),
+                 uvffi__stream_write(h, self, bufs, n, send))
+UVFFI_SERIALISED(int, uvffi_stream_try_write, (uvffi_handle_t *h, uv_buf_t *bufs, unsigned int n),
+                 uvffi__stream_try_write(h, bufs, n))
+UVFFI_SERIALISED(uvffi_req_t *, uvffi_stream_shutdown, (uvffi_handle_t *h, uintptr_t self),
+                 uvffi__stream_shutdown(h, self))
+UVFFI_SERIALISED(int, uvffi_stream_set_blocking, (uvffi_handle_t *h, int blocking),
+                 uvffi__stream_set_blocking(h, blocking))
+UVFFI_SERIALISED(int, uvffi_handle_buffer_size, (uvffi_handle_t *h, int send, int *value),
+                 uvffi__handle_buffer_size(h, send, value))
+
+int uvffi_stream_readable(uvffi_handle_t *h) { return uvffi__is_stream(h) && uv_is_readable(UVFFI_STREAM(h)); }
+int uvffi_stream_writable(uvffi_handle_t *h) { return uvffi__is_stream(h) && uv_is_writable(UVFFI_STREAM(h)); }
+size_t uvffi_stream_write_queue_size(uvffi_handle_t *h)
+{
+    return uvffi__is_stream(h) ? uv_stream_get_write_queue_size(UVFFI_STREAM(h)) : 0;
+}
+int uvffi_handle_type(uvffi_handle_t *h) { return (int)h->uv.handle.type; }

@@ -1,0 +1,50 @@
+"""The stream requests: :class:`WriteRequest`, :class:`ShutdownRequest` and
+:class:`ConnectRequest`, made by the methods of :class:`uvffi.Stream`, :class:`uvffi.TCP`
+and :class:`uvffi.Pipe`. Each calls its callback as ``callback(handle, error)``, once,
+with ``error`` None or libuv's error code (``UV_ECANCELED`` when the handle was closed
+first: before the handle's close callback)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Optional
+
+from .base import Request
+
+__all__ = ["StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest"]
+
+
+class StreamRequest(Request):
+    """A request on a stream whose callback is ``callback(handle, error)``."""
+
+    def __init__(self, handle: Any, callback: Optional[Callable[[Any, Optional[int]], Any]],
+                 pinned: Optional[List[Any]] = None) -> None:
+        self._loop = handle._loop
+        self._handle = handle
+        self._callback = callback
+        self._pinned = pinned
+
+    @property
+    def handle(self) -> Any:
+        """The stream the request is for."""
+        return self._handle
+
+    def _done(self, status: int) -> None:
+        """On the loop thread, once: call ``callback(handle, error)``."""
+        self._finish()
+        callback, handle = self._callback, self._handle
+        self._callback = self._handle = None
+        if callback is not None:
+            callback(handle, status if status < 0 else None)
+
+
+class WriteRequest(StreamRequest):
+    """A write in flight; its buffers (and a handle sent over an IPC pipe) are
+    pinned until its callback has run."""
+
+
+class ShutdownRequest(StreamRequest):
+    """A shutdown of a stream's writing side, after the writes queued before it."""
+
+
+class ConnectRequest(StreamRequest):
+    """A connection attempt of a :class:`~uvffi.TCP` or :class:`~uvffi.Pipe`."""
