@@ -22,12 +22,39 @@ static int uvffi__pipe_init(uvffi_loop_t *lp, uvffi_handle_t *h, long ipc)
 static const uvffi_kind_t uvffi__kind_pipe = {"pipe", UV_NAMED_PIPE, uvffi__pipe_init, NULL, 0, 1, NULL,
                                               uvffi__stream_extra};
 
+#include <sys/un.h>
+
 #define UVFFI_PIPE(h) UVFFI_UV(h, uv_pipe_t)
+
+/* uv_pipe_bind2/uv_pipe_connect2 (names with a length: abstract names, no silent
+ * truncation) arrived in libuv 1.46; with an older system libuv a plain name still
+ * works (NUL-terminated, too long a name is refused here, not truncated) and an
+ * abstract one gives UV_ENOSYS. */
+#if UV_VERSION_HEX >= 0x012e00
+#define UVFFI_PIPE_NAMES2 1
+#else
+#define UVFFI_PIPE_NAMES2 0
+static int uvffi__pipe_plain_name(const char *name, size_t len)
+{
+    if (len == 0 || memchr(name, 0, len) != NULL)
+        return UV_ENOSYS;
+    if (len >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return UV_EINVAL;
+    return 0;
+}
+#endif
 
 static int uvffi__pipe_bind(uvffi_handle_t *h, const char *name, size_t len)
 {
     UVFFI_GUARD(h, &uvffi__kind_pipe)
+#if UVFFI_PIPE_NAMES2
     return uv_pipe_bind2(UVFFI_PIPE(h), name, len, UV_PIPE_NO_TRUNCATE);
+#else
+    {
+        int err = uvffi__pipe_plain_name(name, len);
+        return err ? err : uv_pipe_bind(UVFFI_PIPE(h), name);
+    }
+#endif
 }
 
 static int uvffi__pipe_check(uvffi_handle_t *h)
@@ -44,8 +71,14 @@ static uvffi_req_t *uvffi__pipe_connect(uvffi_handle_t *h, uintptr_t self, const
     r = uvffi__stream_req(h, &uvffi__rkind_connect, self);
     if (r == NULL)
         return NULL;
+#if UVFFI_PIPE_NAMES2
     err = uv_pipe_connect2((uv_connect_t *)&r->uv.req, UVFFI_PIPE(h), name, len, UV_PIPE_NO_TRUNCATE,
                            uvffi__connect_cb);
+#else
+    err = uvffi__pipe_plain_name(name, len);
+    if (err == 0)
+        uv_pipe_connect((uv_connect_t *)&r->uv.req, UVFFI_PIPE(h), name, uvffi__connect_cb);
+#endif
     if (err) {
         uvffi__req_discard(r, 1);
         uvffi__last_err = err;

@@ -1,8 +1,15 @@
 /* TCP: uv_tcp_t, a stream kind. handles/tcp.py is the Python side. */
 
+/* UV_TCP_REUSEPORT arrived in libuv 1.49 (an enum, so not #ifdef-able): 0 before. */
+#if UV_VERSION_HEX >= 0x013100
+#define UVFFI_TCP_REUSEPORT UV_TCP_REUSEPORT
+#else
+#define UVFFI_TCP_REUSEPORT 0
+#endif
+
 /*@cdef
 #define UV_TCP_IPV6ONLY ...
-#define UV_TCP_REUSEPORT ...
+#define UVFFI_TCP_REUSEPORT ...
 int uvffi_tcp_bind(uvffi_handle_t *h, const struct sockaddr *addr, unsigned int flags);
 uvffi_req_t *uvffi_tcp_connect(uvffi_handle_t *h, uintptr_t self, const struct sockaddr *addr);
 int uvffi_tcp_open(uvffi_handle_t *h, int fd);

@@ -8,7 +8,7 @@ import sys
 from typing import Any, Callable, Optional, Union
 
 from .._core import c_methods, ffi, kind, lib, ref
-from ..error import PipeError, raise_for
+from ..error import PipeError, raise_for, require_libuv
 from ..loop import Loop
 from ..requests.stream import ConnectRequest, WriteRequest
 from .base import Handle
@@ -39,6 +39,7 @@ def _check_name(data: bytes) -> None:
     if data[0] == 0:
         if not sys.platform.startswith("linux"):
             raise ValueError("abstract socket names (a leading NUL) exist only on Linux")
+        require_libuv((1, 46, 0), "an abstract pipe name (uv_pipe_bind2)")
     elif b"\0" in data:
         raise ValueError("embedded null byte in the pipe name")
 

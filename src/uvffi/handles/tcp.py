@@ -15,7 +15,7 @@ from .stream import Stream, _bool
 __all__ = ["TCP", "UV_TCP_IPV6ONLY", "UV_TCP_REUSEPORT"]
 
 UV_TCP_IPV6ONLY: int = lib.UV_TCP_IPV6ONLY
-UV_TCP_REUSEPORT: int = lib.UV_TCP_REUSEPORT
+UV_TCP_REUSEPORT: int = lib.UVFFI_TCP_REUSEPORT  # 0 with a system libuv older than 1.49
 
 
 def _uint(value: Any, what: str, top: int = 0xFFFFFFFF) -> int:
