@@ -146,17 +146,40 @@ static void uvffi__call(uvffi_handle_t *h, PyObject **extra, Py_ssize_t n)
     }
     Py_INCREF(pself);
     if (ok) {
-        if (n == 0) {
-            r = PyObject_CallOneArg(pcb, pself);
-        } else {
-            stack[0] = pself;
-            for (i = 0; i < n; i++)
-                stack[i + 1] = extra[i];
-            r = PyObject_Vectorcall(pcb, stack, (size_t)(n + 1), NULL);
-        }
+        stack[0] = pself;
+        for (i = 0; i < n; i++)
+            stack[i + 1] = extra[i];
+        r = PyObject_Vectorcall(pcb, stack, (size_t)(n + 1), NULL);
     }
     for (i = 0; i < n; i++)
         Py_XDECREF(extra[i]);
+    if (r == NULL)
+        uvffi__report((uintptr_t)pself);
+    else
+        Py_DECREF(r);
+    Py_DECREF(pcb);
+    uvffi__settle(h);
+    Py_DECREF(pself);
+    UVFFI_AFTER_CALLBACK(h->lp);
+}
+
+/* callback(handle): the common case of uvffi__call, kept as short as the check and
+ * idle callbacks need it to be. */
+static void uvffi__call0(uvffi_handle_t *h)
+{
+    PyObject *pself = (PyObject *)h->self, *pcb, *r;
+    if (pself == NULL)
+        return;
+    if (h->cstorage) {
+        pcb = ((uvffi__hobj_t *)pself)->callback;
+        if (pcb == NULL || pcb == Py_None)
+            return;
+        Py_INCREF(pcb);
+    } else if ((pcb = uvffi__callback_of(h)) == NULL) {
+        return;
+    }
+    Py_INCREF(pself);
+    r = PyObject_CallOneArg(pcb, pself);
     if (r == NULL)
         uvffi__report((uintptr_t)pself);
     else
@@ -208,5 +231,5 @@ int uvffi_is_pypy(void) { return UVFFI_PYPY; }
 #if UVFFI_PYPY
 #define UVFFI_EMIT0(h) uvffi__emit((h), 0, 0)
 #else
-#define UVFFI_EMIT0(h) uvffi__call((h), NULL, 0)
+#define UVFFI_EMIT0(h) uvffi__call0(h)
 #endif
