@@ -23,7 +23,7 @@ from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
 from ._core import ffi, lib, ref
 from ._core.sockaddr import SockAddr, from_sockaddr, to_sockaddr
 from .errno import strerror
-from .error import LoopClosedError, UVError, raise_for
+from .error import DNSError, LoopClosedError, UVError, raise_for
 from .requests.base import Request
 
 __all__ = ["getaddrinfo", "getnameinfo", "AddrinfoResult", "GAIRequest", "GNIRequest"]
@@ -185,7 +185,7 @@ def getaddrinfo(loop: Any, host: Union[str, bytes, None], port: Union[int, str, 
     out = ffi.new("struct addrinfo **")
     err = lib.uvffi_getaddrinfo_sync(node, service, family, socktype, protocol, flags, out)
     if err < 0:
-        raise UVError(err, strerror(err))
+        raise DNSError(err, strerror(err))
     res = out[0]
     try:
         return _addrinfo_list(res)
@@ -206,5 +206,5 @@ def getnameinfo(loop: Any, address: SockAddr, flags: int = 0, callback: Callback
     service = ffi.new("char[]", lib.NI_MAXSERV)
     err = lib.uvffi_getnameinfo_sync(ffi.cast("struct sockaddr *", ss), flags, host, service)
     if err < 0:
-        raise UVError(err, strerror(err))
+        raise DNSError(err, strerror(err))
     return _names(host, service)

@@ -9,7 +9,7 @@ from .errno import strerror
 __all__ = [
     "UVError", "ThreadError", "HandleError", "HandleClosedError", "AsyncError", "TimerError",
     "PrepareError", "IdleError", "CheckError", "SignalError", "PollError", "LoopClosedError", "FeatureUnavailableError",
-    "FSError", "FSEventError", "FSPollError", "ProcessError", "UDPError",
+    "DNSError", "FSError", "FSEventError", "FSPollError", "ProcessError", "UDPError",
     "StreamError", "TCPError", "PipeError", "TTYError",
 ]
 
@@ -82,6 +82,11 @@ class PipeError(StreamError):
 
 class TTYError(StreamError):
     """A :class:`~uvffi.TTY` operation failed."""
+
+
+class DNSError(UVError):
+    """A :mod:`uvffi.dns` lookup failed (``args``: libuv's ``UV_EAI_*`` code, message).
+    pyuv 1.4 documents it and raises plain ``UVError``; a ``DNSError`` is one."""
 
 
 class FSError(UVError):

@@ -23,7 +23,7 @@ from .error import UVError, raise_for, require_libuv
 from .handles.poll import UV_READABLE, Poll
 
 __all__ = [
-    "hrtime", "get_free_memory", "get_total_memory", "loadavg", "uptime", "resident_set_memory",
+    "hrtime", "get_free_memory", "get_total_memory", "loadavg", "uptime", "resident_set_memory", "resident_set_size",
     "interface_addresses", "cpu_info", "getrusage", "guess_handle_type",
     "available_parallelism", "get_constrained_memory", "get_available_memory", "random",
     "os_getpid", "os_getppid", "os_homedir", "os_tmpdir", "os_gethostname", "os_uname",
@@ -153,6 +153,10 @@ def resident_set_memory() -> int:
     out = ffi.new("size_t *")
     _check(lib.uv_resident_set_memory(out))
     return out[0]
+
+
+resident_set_size = resident_set_memory
+"""The name pyuv 1.4's documentation gives :func:`resident_set_memory`."""
 
 
 def _ip_name(item: Any, netmask: int) -> str:

@@ -89,6 +89,11 @@ class FSEvent(Handle):
         """The path being watched (None when not started)."""
         return _getpath(lib.uvffi_fs_event_getpath, self._live())
 
+    @property
+    def filename(self) -> Optional[str]:
+        """The path being watched, under the name pyuv 1.4's documentation gives it."""
+        return self.path
+
     def _emit(self, callback: Callable[..., Any], a: int, b: int) -> None:
         name = os.fsdecode(ffi.string(ffi.cast("char *", a))) if a else None
         if b < 0:
