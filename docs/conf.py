@@ -15,12 +15,6 @@ if not any(Path(p).resolve() == ROOT / "src" for p in sys.path if p):
 
 import uvffi  # noqa: E402
 
-# CPython's ``LoopBase.run`` (C) has the text signature ``(mode=RUN_DEFAULT)``. inspect evaluates
-# a default that is a bare name in ``sys.modules`` (a method descriptor has no ``__module__``), so
-# it fails, and autodoc would show ``run()``. With the name there for the build, inspect succeeds
-# and _text_signature below shows the signature as written.
-sys.modules.setdefault("RUN_DEFAULT", uvffi.RUN_DEFAULT)  # type: ignore[arg-type]
-
 project = "uvffi"
 release = version = uvffi.__version__
 copyright = "uvffi contributors"  # noqa: A001
@@ -69,28 +63,9 @@ def _public_names() -> dict[str, str]:
 PUBLIC = _public_names()
 
 
-def _handle_signatures() -> None:
-    """On CPython a handle class without its own ``__init__`` uses its C base's slot
-    (``*args, **kwargs``), so autodoc finds no parameters; the real ones are those of
-    ``Handle._init`` (PyPy's ``__init__``). Give each handle class the signature of its own
-    Python ``__init__`` if it has one, else of ``_init``, as ``__signature__`` (which inspect
-    and autodoc read)."""
-    for name in uvffi.__all__:
-        cls = getattr(uvffi, name)
-        if not (inspect.isclass(cls) and issubclass(cls, uvffi.Handle)):
-            continue
-        init = next((vars(c)["__init__"] for c in cls.__mro__
-                     if inspect.isfunction(vars(c).get("__init__"))), None)
-        params = list(inspect.signature(init or cls._init).parameters.values())[1:]
-        cls.__signature__ = inspect.Signature([p for p in params if not p.name.startswith("_")])
-
-
-_handle_signatures()
-
-
 def _text_signature(app, what, name, obj, options, signature, return_annotation):
-    """C methods (CPython's base classes): show the ``__text_signature__`` as written
-    (``run(mode=RUN_DEFAULT)``, not the evaluated ``run(mode=0)``)."""
+    """C methods (CPython's Ops types): show the ``__text_signature__`` as written
+    (``run(mode=uvffi.RUN_DEFAULT)``, not the evaluated ``run(mode=0)``)."""
     text = getattr(obj, "__text_signature__", None)
     if text and signature:
         return re.sub(r"^\(\$\w+(, /)?,?\s*", "(", text), return_annotation
@@ -132,10 +107,12 @@ def _public_reference(app, env, node, contnode):
 
 
 def _public_bases(app, name, obj, options, bases):
-    """Show public bases only: CPython's C bases (``uvffi._uv.HandleBase``) and private helpers
+    """Show public bases only: CPython's C types (``uvffi._uv.TimerOps``), the Python
+    implementation they sit before (a class of the same name) and private helpers
     (``_LoopWatcher``) give way to their own public bases."""
     def public(cls):
-        if cls is object or (cls.__module__ != "uvffi._uv" and not cls.__name__.startswith("_")):
+        if cls is object or (cls.__module__ != "uvffi._uv" and not cls.__name__.startswith("_")
+                             and not (cls is not obj and cls.__name__ == obj.__name__)):
             return [cls]
         return [b for base in cls.__bases__ for b in public(base)]
 

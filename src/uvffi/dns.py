@@ -90,7 +90,7 @@ class _DNSRequest(Request):
 
 class GAIRequest(_DNSRequest):
     """A :func:`getaddrinfo` running in libuv's thread pool (made by getaddrinfo
-    with a callback): ``callback(result, errorno)`` when done; :meth:`cancel` until
+    with a callback): ``callback(result, errorno)`` when done; ``cancel()`` until
     a pool thread takes it."""
 
     def __init__(self, loop: Any, callback: Callable[[Any, Optional[int]], Any], node: Any, service: Any,

@@ -188,7 +188,7 @@ static PyMethodDef uvffi__lops_methods[] = {
      ":class:`concurrent.futures.Future` with ``fn``'s result or exception\n"
      "(see :mod:`uvffi.threadsafe`)."},
     {"run", (PyCFunction)(void (*)(void))uvffi__lops_run, METH_FASTCALL | METH_KEYWORDS,
-     "run(mode=RUN_DEFAULT)\n--\n\n"
+     "run(mode=uvffi.RUN_DEFAULT)\n--\n\n"
      "Run the loop: ``RUN_DEFAULT`` until nothing is left to do, ``RUN_ONCE``\n"
      "one iteration waiting for events, ``RUN_NOWAIT`` one iteration without\n"
      "waiting. Returns True if there is still work (``uv_run``'s result)."},

@@ -19,6 +19,7 @@ uvffi's modules matters.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, TypeVar
 
 from .native import CBASE, PYPY, C, ffi, lib, ref
@@ -56,14 +57,23 @@ def c_methods(name: str) -> Callable[[T], T]:
     class is returned as it is. Decided once, at import."""
 
     def wrap(cls: T) -> T:
+        cls.__signature__ = public_signature(cls)  # type: ignore[attr-defined]
         front = (C.get("LoopOps") if name == "loop" else C.get(name)) if CBASE else None
         if front is None:
             return cls
         ns = {"__doc__": cls.__doc__, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
-              "__slots__": ()}
+              "__slots__": (), "__signature__": cls.__signature__}
         return type(cls)(cls.__name__, (front, cls), ns)
 
     return wrap
+
+
+def public_signature(cls: type) -> inspect.Signature:
+    """The constructor's signature as users call it: the Python ``__init__``'s, without ``self``
+    and without the private keyword arguments (``_arg``) subclasses pass to ``Handle``."""
+    init = inspect.signature(cls.__init__)  # type: ignore[misc]
+    params = [p for p in list(init.parameters.values())[1:] if not p.name.startswith("_")]
+    return init.replace(parameters=params, return_annotation=inspect.Signature.empty)
 
 
 from .trampoline import set_hook  # noqa: E402  (importing it installs the error and closed hooks)

@@ -49,7 +49,7 @@ def _getpath(getter: Callable[[Any, Any, Any], int], ptr: Any) -> Optional[str]:
 class FSEvent(Handle):
     """Watch a file or directory for changes (``uv_fs_event_t``: inotify on Linux).
 
-    ``FSEvent(loop)``, then :meth:`start`. ``callback(handle, filename, events,
+    ``FSEvent(loop)``, then ``start()``. ``callback(handle, filename, events,
     error)`` gets the name of the entry that changed (relative to a watched
     directory; str, surrogate-escaped), ``events`` ``UV_RENAME`` and/or
     ``UV_CHANGE``, and ``error`` None or a libuv error code."""

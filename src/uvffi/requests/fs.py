@@ -23,10 +23,10 @@ class FSRequest(Request):
     :mod:`uvffi.fs` function called with a callback.
 
     When it is done, ``callback(request)`` runs on the loop thread with
-    :attr:`result` (what the synchronous call returns) and :attr:`error` (None, or
+    ``result`` (what the synchronous call returns) and :attr:`error` (None, or
     the negative libuv error code: ``uvffi.errno.UV_E*``); an error is never raised
-    out of :meth:`uvffi.Loop.run`. :attr:`path` is the path given (None for the
-    functions taking a file descriptor). :meth:`cancel` works until a pool thread
+    out of :meth:`uvffi.Loop.run`. ``path`` is the path given (None for the
+    functions taking a file descriptor). ``cancel()`` works until a pool thread
     takes the request; closing the loop cancels the requests still queued (their
     callbacks get ``UV_ECANCELED``). Buffers given to the call (``write``'s data)
     are held until the callback."""
