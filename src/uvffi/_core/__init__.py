@@ -57,12 +57,12 @@ def c_methods(name: str) -> Callable[[T], T]:
     class is returned as it is. Decided once, at import."""
 
     def wrap(cls: T) -> T:
-        cls.__signature__ = public_signature(cls)  # type: ignore[attr-defined]
+        setattr(cls, "__signature__", public_signature(cls))  # noqa: B010 (T is any class)
         front = (C.get("LoopOps") if name == "loop" else C.get(name)) if CBASE else None
         if front is None:
             return cls
         ns = {"__doc__": cls.__doc__, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
-              "__slots__": (), "__signature__": cls.__signature__}
+              "__slots__": (), "__signature__": getattr(cls, "__signature__")}  # noqa: B009
         return type(cls)(cls.__name__, (front, cls), ns)
 
     return wrap
