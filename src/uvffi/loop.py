@@ -68,7 +68,10 @@ class Loop(LoopStorage):
     **Ctrl-C.** During a :meth:`run` that may block, on the main thread, Python's
     signal wakeup fd is set to a socket the loop watches: SIGINT wakes the loop,
     Python's handler runs and ``KeyboardInterrupt`` comes out of :meth:`run` at
-    once. The previous wakeup fd is restored when :meth:`run` returns.
+    once. The previous wakeup fd is restored when :meth:`run` returns (on CPython
+    both steps are done by the C core, with no Python code in between that a
+    signal could interrupt). After :func:`os.fork` the child gets a socket of its
+    own, so a Ctrl-C sent to the child interrupts the child.
 
     >>> with uvffi.Loop() as loop:
     ...     timer = uvffi.Timer(loop)
@@ -130,6 +133,12 @@ class Loop(LoopStorage):
         close callbacks run, and releases uvffi's bookkeeping; the ``uv_loop_t`` stays
         open for its owner, who must outlive the wrapper's use of it. Wrapping another
         uvffi loop's :attr:`address` works the same way (the owner keeps working).
+
+        Every uvffi loop of one ``uv_loop_t`` shares its running state: running it
+        through one while another runs it (re-entry from a callback, or another thread)
+        raises ``RuntimeError``, and so do other threads' calls while it runs. Closing
+        the owning uvffi loop while wrappers are open raises ``RuntimeError`` and changes
+        nothing: close the wrappers first.
         """
         if isinstance(pointer, int):
             if pointer == 0:
@@ -466,7 +475,7 @@ class Loop(LoopStorage):
         on the main thread the wait watches the signal wakeup fd, as :meth:`run` does)
         ends the wait at once: close() raises it, and the loop stays open and closing
         with its work in flight; calling close() again finishes (the remaining
-        ``done_cb`` s run then, each exactly once)."""
+        done callbacks run then, each exactly once)."""
         self._close(True)
 
     def _close(self, interruptible: bool) -> None:
@@ -533,7 +542,8 @@ class Loop(LoopStorage):
         Not needed after :func:`os.fork`: uvffi registers ``os.register_at_fork`` and
         calls it for every open loop in the child. Call it yourself only when the
         process was forked behind Python's back (C code calling ``fork()``). libuv
-        documents this as experimental; queued thread-pool work is dropped in the child.
+        documents this as experimental; the thread-pool work libuv drops in the child
+        completes there with ``UV_ECANCELED`` (at the child's next run).
         """
         err = lib.uv_loop_fork(self._live_raw())
         if err:
