@@ -123,6 +123,13 @@ def raise_for(code: int, cls: type[UVError] = UVError) -> None:
         raise HandleClosedError(lib.UVFFI_ECLOSED, "handle is closing or closed")
     if code == lib.UVFFI_EKIND:
         raise TypeError("this operation is not for this kind of handle")
+    if code == lib.UVFFI_ERUNNING:
+        raise RuntimeError("this loop is already running (here, or through another wrapper of its "
+                           "uv_loop_t, or in another thread)")
+    if code == lib.UVFFI_ECLOSING:
+        raise LoopClosedError("the loop is closing: no new handles")
+    if code == lib.UVFFI_EWRAPPED:
+        raise RuntimeError("Loop.from_pointer() wrappers of this loop are still open: close them first")
     raise cls(code, strerror(code))
 
 

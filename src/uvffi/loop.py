@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os as _os
 import signal as _signal
 import socket
 import sys
@@ -67,7 +68,10 @@ class Loop(LoopStorage):
     **Ctrl-C.** During a :meth:`run` that may block, on the main thread, Python's
     signal wakeup fd is set to a socket the loop watches: SIGINT wakes the loop,
     Python's handler runs and ``KeyboardInterrupt`` comes out of :meth:`run` at
-    once. The previous wakeup fd is restored when :meth:`run` returns.
+    once. The previous wakeup fd is restored when :meth:`run` returns (on CPython
+    both steps are done by the C core, with no Python code in between that a
+    signal could interrupt). After :func:`os.fork` the child gets a socket of its
+    own, so a Ctrl-C sent to the child interrupts the child.
 
     >>> with uvffi.Loop() as loop:
     ...     timer = uvffi.Timer(loop)
@@ -130,6 +134,12 @@ class Loop(LoopStorage):
         close callbacks run, and releases uvffi's bookkeeping; the ``uv_loop_t`` stays
         open for its owner, who must outlive the wrapper's use of it. Wrapping another
         uvffi loop's :attr:`address` works the same way (the owner keeps working).
+
+        Every uvffi loop of one ``uv_loop_t`` shares its running state: running it
+        through one while another runs it (re-entry from a callback, or another thread)
+        raises ``RuntimeError``, and so do other threads' calls while it runs. Closing
+        the owning uvffi loop while wrappers are open raises ``RuntimeError`` and changes
+        nothing: close the wrappers first.
         """
         if isinstance(pointer, int):
             if pointer == 0:
@@ -232,6 +242,8 @@ class Loop(LoopStorage):
             exc = self._pending_exc
             self._pending_exc = None
             raise exc
+        if r < 0:
+            raise_for(r)
         return r != 0
 
     def _before_run(self) -> None:
@@ -245,13 +257,19 @@ class Loop(LoopStorage):
             s.run_ticks()
 
     def _run_with_wakeup(self, lp: Any, mode: int) -> int:
-        """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll."""
+        """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll.
+
+        On CPython the C core sets the wakeup fd, runs and restores it, with no Python
+        code in between (a KeyboardInterrupt could otherwise fall between the steps and
+        leave the fd installed); the PyPy path does the same steps in Python."""
         wake = self._wakeup
         if wake is None:
             rsock, wsock = socket.socketpair()
             rsock.setblocking(False)
             wsock.setblocking(False)
             wake = self._wakeup = (rsock, wsock)
+        if not PYPY:
+            return lib.uvffi_run_wakeup(lp, mode, wake[0].fileno(), wake[1].fileno())
         try:
             previous = _signal.set_wakeup_fd(wake[1].fileno(), warn_on_full_buffer=False)
         except ValueError:  # not the main thread of the main interpreter
@@ -446,12 +464,32 @@ class Loop(LoopStorage):
         """Close every handle (their close callbacks run), wait for queued work,
         and release the loop. A closed loop and its handles raise on use
         (:class:`~uvffi.error.LoopClosedError`, :class:`~uvffi.error.HandleClosedError`);
-        closing again does nothing. ``RuntimeError`` while the loop runs."""
+        closing again does nothing. ``RuntimeError`` while the loop runs (through this
+        object or another wrapper of its ``uv_loop_t``), and for a loop whose
+        :meth:`from_pointer` wrappers are still open: a refused close changes nothing.
+
+        Once close() has begun the loop is *closing*: creating a handle on it raises
+        :class:`~uvffi.error.LoopClosedError`, so a close or done callback cannot keep
+        close() going for ever (queuing work still works). Every close callback runs,
+        even after one raised a ``BaseException``; then close() waits for work queued in
+        the thread pool. A ``BaseException`` pending then (a callback's, or Ctrl-C:
+        on the main thread the wait watches the signal wakeup fd, as :meth:`run` does)
+        ends the wait at once: close() raises it, and the loop stays open and closing
+        with its work in flight; calling close() again finishes (the remaining
+        done callbacks run then, each exactly once)."""
+        self._close(True)
+
+    def _close(self, interruptible: bool) -> None:
         if self._closed:
             return
         if self._running:
             raise RuntimeError("cannot close a running loop")
         lp = self._lp
+        if lp is None:
+            raise RuntimeError(f"{type(self).__name__}.__init__ was not called")
+        err = lib.uvffi_loop_close_check(lp)
+        if err:
+            raise_for(err)
         _close_queue(self)  # refuse call_soon_threadsafe from now on, cancel what is queued
         self._running = True
         try:
@@ -459,20 +497,29 @@ class Loop(LoopStorage):
             # internal prepare handle must stay open meanwhile, because it is what
             # releases the GIL before a blocking poll, and a pool thread running a
             # work_cb needs the GIL (closing it first deadlocked close() with work
-            # in flight). A close or done callback may create handles or queue
-            # work again, hence the loop; one that raises a BaseException stops a
-            # run, so go on until nothing is left (the exception is raised below).
-            # A wrapped loop (from_pointer) is not ours to drain: non-blocking iterations
-            # run the close callbacks of our handles without waiting for its owner's.
+            # in flight). A done callback may queue work again, hence the loop (it
+            # cannot create handles: the loop is closing). A wrapped loop
+            # (from_pointer) is not ours to drain: non-blocking iterations run the
+            # close callbacks of our handles without waiting for its owner's.
             raw = self._raw
             mode = RUN_DEFAULT if self._owned else RUN_NOWAIT
+            watch = interruptible and mode != RUN_NOWAIT and _get_ident() == _main_ident
             while True:
                 for request in list(self._requests):
                     request.cancel()
                 lib.uvffi_loop_close_handles(lp, 0)
-                _uv_run(lp, mode)
+                r = self._run_with_wakeup(lp, mode) if watch else _uv_run(lp, mode)
+                if r < 0:
+                    raise_for(r)
                 if not self.handles and not (self._owned and lib.uv_loop_alive(raw)):
                     break
+                exc = self._pending_exc
+                if exc is not None and not self.handles:  # only pool work is left
+                    self._pending_exc = None
+                    raise exc
+            if self._owned and lib.uvffi_loop_foreign_handles(lp):
+                raise UVError(lib.UV_EBUSY, "handles that C code made on this loop are still open: "
+                                            "close them, then close() again")
             lib.uvffi_loop_close_handles(lp, 1)
             _uv_run(lp, mode)
         finally:
@@ -498,7 +545,8 @@ class Loop(LoopStorage):
         Not needed after :func:`os.fork`: uvffi registers ``os.register_at_fork`` and
         calls it for every open loop in the child. Call it yourself only when the
         process was forked behind Python's back (C code calling ``fork()``). libuv
-        documents this as experimental; queued thread-pool work is dropped in the child.
+        documents this as experimental; the thread-pool work libuv drops in the child
+        completes there with ``UV_ECANCELED`` (at the child's next run).
         """
         err = lib.uv_loop_fork(self._live_raw())
         if err:
@@ -511,9 +559,12 @@ class Loop(LoopStorage):
         self.close()
 
     def __del__(self) -> None:
+        # Also how a loop that nothing but its own handles reaches is closed: C's
+        # references to its active handles count as the loop's own for the garbage
+        # collector (_c/loop_ops.c), so such a loop is garbage, and this closes it.
         try:
             if not self._closed and not self._running and not self._is_default:
-                self.close()
+                self._close(False)
         except Exception:
             pass
 
@@ -523,17 +574,32 @@ class Loop(LoopStorage):
 
 
 def _after_fork_in_child() -> None:
+    """In a child process: every open loop gets its kernel state anew (``uv_loop_fork``)
+    and its own signal wakeup socketpair (the parent's would take the child's Ctrl-C),
+    and the work libuv's pool dropped completes as cancelled in the child's next run."""
+    lib.uvffi_work_after_fork()
     seen = set()
     for loop in list(_live_loops):
-        if not loop._closed:
-            addr = int(ffi.cast("uintptr_t", loop._raw))
-            if addr not in seen:  # a loop wrapped by from_pointer() is forked once
-                seen.add(addr)
-                lib.uv_loop_fork(loop._raw)
+        if loop._closed or loop._lp is None:
+            continue
+        wake = loop._wakeup
+        if wake is not None:
+            # the same fd numbers (the loop's poll watches one, Python's wakeup fd
+            # may be the other), each now a socket of the child's own
+            pair = socket.socketpair()
+            for new, old in zip(pair, wake):
+                new.setblocking(False)
+                _os.dup2(new.fileno(), old.fileno(), inheritable=False)
+                new.close()
+        addr = int(ffi.cast("uintptr_t", loop._raw))
+        if addr not in seen:  # a loop wrapped by from_pointer() is forked once
+            seen.add(addr)
+            lib.uv_loop_fork(loop._raw)
+        lib.uvffi_loop_after_fork(loop._lp)
 
 
-if hasattr(__import__("os"), "register_at_fork"):
-    __import__("os").register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # At the end: work.py and threadsafe.py need nothing from this module at import time; a

@@ -127,6 +127,35 @@ static PyObject *uvffi__callback_of(uvffi_handle_t *h)
     return cb;
 }
 
+static PyObject *uvffi__s_loop;   /* interned "_loop" */
+
+/* The loop of a handle, a request or a loop (borrowed), or NULL. */
+static PyObject *uvffi__loop_of(PyObject *source)
+{
+    PyObject *loop;
+    if (source == NULL)
+        return NULL;
+    if (PyObject_TypeCheck(source, &uvffi__LoopStorage))
+        return source;
+    if (PyObject_TypeCheck(source, &uvffi__HandleStorage))
+        loop = ((uvffi__hobj_t *)source)->loop;
+    else if (uvffi__s_loop == NULL)
+        return NULL;
+    else {
+        PyObject *d = PyObject_GenericGetDict(source, NULL);  /* a request's plain __dict__ */
+        loop = NULL;
+        if (d == NULL)
+            PyErr_Clear();
+        else {
+            loop = PyDict_GetItemWithError(d, uvffi__s_loop);
+            if (loop == NULL)
+                PyErr_Clear();
+            Py_DECREF(d);  /* the instance keeps the dict, and the dict the loop */
+        }
+    }
+    return loop != NULL && PyObject_TypeCheck(loop, &uvffi__LoopStorage) ? loop : NULL;
+}
+
 static PyObject *uvffi__hobj_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     uvffi__hobj_t *self;
@@ -166,7 +195,7 @@ static void uvffi__hobj_finalize(PyObject *o)
 {
     uvffi__hobj_t *self = (uvffi__hobj_t *)o;
     uvffi_handle_t *h = self->raw;
-    if (h == NULL)
+    if (h == NULL || h->kept)  /* kept: garbage with its loop, whose close() closes it */
         return;
     uvffi_handle_abandon(h);  /* unbinds: raw is NULL after, _ptr reads None */
     Py_CLEAR(self->ptr);
@@ -441,6 +470,7 @@ static int uvffi__bases_install(PyObject *dict, unsigned long main_ident)
     UVFFI_INTERN(uvffi__s_send, "send")
     UVFFI_INTERN(uvffi__s_lrun, "run")
     UVFFI_INTERN(uvffi__s_tsafe, "call_soon_threadsafe")
+    UVFFI_INTERN(uvffi__s_loop, "_loop")
 #undef UVFFI_INTERN
     if (uvffi__publish(dict, &uvffi__HandleStorage) < 0 || uvffi__publish(dict, &uvffi__HandleOps) < 0 ||
         uvffi__publish(dict, &uvffi__LoopStorage) < 0 || uvffi__publish(dict, &uvffi__LoopOps) < 0)

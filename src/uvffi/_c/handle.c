@@ -29,6 +29,9 @@ static PyObject *uvffi__hobj_closed(PyObject *self);
 #define uvffi__hobj_unbind(h) ((void)(h))
 #endif
 
+/* signal.c: give back the signals libuv reset to SIG_DFL to their earlier action. */
+static void uvffi__signals_restore(void);
+
 /* module.c: the kind table. */
 static const uvffi_kind_t *uvffi__kind_at(int index);
 
@@ -44,6 +47,10 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t 
     }
     if (uvffi__wrong_thread(lp)) {
         *err = UVFFI_EWRONGTHREAD;
+        return NULL;
+    }
+    if (lp->closing) {  /* close() would have to chase handles its own callbacks make */
+        *err = UVFFI_ECLOSING;
         return NULL;
     }
     h = calloc(1, offsetof(uvffi_handle_t, uv) + uvffi__align8(uv_handle_size(kind->type)) +
@@ -111,8 +118,10 @@ static void uvffi__close_cb(uv_handle_t *handle)
                 Py_DECREF(r);
         }
 #endif
-        if (h->kept)
+        if (h->kept) {
+            uvffi__kept_unlink(h);
             uvffi__obj_release(lp, self);
+        }
         free(h);
         UVFFI_AFTER_CALLBACK(lp);
         GIL_LEAVE(lp)
@@ -127,6 +136,7 @@ static int uvffi__handle_stop(uvffi_handle_t *h, const uvffi_kind_t *kind, int h
         return UVFFI_EKIND;
     err = h->kind->stop(&h->uv.handle);
     uvffi__sync_keep(h, held);
+    uvffi__signals_restore();
     return err;
 }
 
@@ -137,6 +147,7 @@ static int uvffi__handle_close(uvffi_handle_t *h, int held)
     if (!h->kept)
         WITH_GIL(held, uvffi__keep(h));
     uv_close(&h->uv.handle, uvffi__close_cb);
+    uvffi__signals_restore();
     return 0;
 }
 
@@ -149,6 +160,7 @@ static void uvffi__bury(uvffi_handle_t *h)
             uv_close(&h->uv.handle, uvffi__close_cb);
         h = next;
     }
+    uvffi__signals_restore();
 }
 
 /* The Python object died while the handle was inactive and open: close it on
@@ -162,8 +174,11 @@ void uvffi_handle_abandon(uvffi_handle_t *h)
     uv_mutex_lock(&lp->mutex);
     h->next_dead = lp->graveyard;
     lp->graveyard = h;
-    wake = lp->running;
     uv_mutex_unlock(&lp->mutex);
+    /* after the graveyard: a run starting now sets running before it takes the graveyard */
+    uv_mutex_lock(&lp->shared->mutex);
+    wake = lp->shared->running;
+    uv_mutex_unlock(&lp->shared->mutex);
     if (wake)
         uv_async_send(&lp->reaper);
 }

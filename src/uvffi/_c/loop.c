@@ -12,6 +12,11 @@ int uvffi_last_error(void);
 uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp);
 int uvffi_loop_check_thread(uvffi_loop_t *lp);
 int uvffi_run(uvffi_loop_t *lp, int mode);
+int uvffi_run_wakeup(uvffi_loop_t *lp, int mode, int rfd, int wfd);
+int uvffi_loop_close_check(uvffi_loop_t *lp);
+int uvffi_loop_foreign_handles(uvffi_loop_t *lp);
+int uvffi_loop_is_closing(uvffi_loop_t *lp);
+int uvffi_loop_running(uvffi_loop_t *lp);
 int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd);
 int uvffi_loop_wakeup_stop(uvffi_loop_t *lp);
 void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
@@ -27,8 +32,59 @@ int uvffi_loop_tsafe_send(uvffi_loop_t *lp);
 */
 
 static void uvffi__bury(uvffi_handle_t *h);       /* handle.c */
+static void uvffi__signals_restore(void);          /* signal.c */
 static void uvffi__close_cb(uv_handle_t *handle); /* handle.c */
 static void uvffi__work_flush(uvffi_loop_t *lp);  /* work.c */
+static void uvffi__work_forked_complete(uvffi_loop_t *lp); /* work.c */
+
+/* ---- the wrappers of one uv_loop_t share its running state ------------- */
+static uv_once_t uvffi__registry_once = UV_ONCE_INIT;
+static uv_mutex_t uvffi__registry_mutex;
+static uvffi_shared_t *uvffi__registry;
+
+static void uvffi__registry_init(void)
+{
+    if (uv_mutex_init(&uvffi__registry_mutex))
+        abort();  /* pthread_mutex_init of a default mutex does not fail on Linux */
+}
+
+static uvffi_shared_t *uvffi__shared_get(uv_loop_t *loop)
+{
+    uvffi_shared_t *sh;
+    uv_once(&uvffi__registry_once, uvffi__registry_init);
+    uv_mutex_lock(&uvffi__registry_mutex);
+    for (sh = uvffi__registry; sh != NULL && sh->loop != loop; sh = sh->next)
+        ;
+    if (sh == NULL && (sh = calloc(1, sizeof *sh)) != NULL) {
+        if (uv_mutex_init(&sh->mutex)) {
+            free(sh);
+            sh = NULL;
+        } else {
+            sh->loop = loop;
+            sh->next = uvffi__registry;
+            uvffi__registry = sh;
+        }
+    }
+    if (sh != NULL)
+        sh->users++;
+    uv_mutex_unlock(&uvffi__registry_mutex);
+    return sh;
+}
+
+static void uvffi__shared_put(uvffi_shared_t *sh)
+{
+    uvffi_shared_t **pp;
+    uv_mutex_lock(&uvffi__registry_mutex);
+    if (--sh->users == 0) {
+        for (pp = &uvffi__registry; *pp != NULL && *pp != sh; pp = &(*pp)->next)
+            ;
+        if (*pp == sh)
+            *pp = sh->next;
+        uv_mutex_destroy(&sh->mutex);
+        free(sh);
+    }
+    uv_mutex_unlock(&uvffi__registry_mutex);
+}
 
 /* Is one of the loop's queues empty? A queue is `struct uv__queue` since libuv
  * 1.4x and `void *[2]` before (Debian's 1.44): both start with `next`, and an
@@ -68,6 +124,8 @@ static void uvffi__wakeup_cb(uv_poll_t *w, int status, int events)
     (void)events;
     while (read(lp->wakeup_fd, buf, sizeof buf) > 0)
         ;
+    if (lp->pyloop == 0)
+        return;
     {
         GIL_ENTER(lp)
 #if UVFFI_PYPY
@@ -90,12 +148,20 @@ static void uvffi__reap(uvffi_loop_t *lp)
     uvffi__bury(h);
 }
 
-static void uvffi__reaper_cb(uv_async_t *a) { uvffi__reap((uvffi_loop_t *)a->data); }
+static void uvffi__reaper_cb(uv_async_t *a)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)a->data;
+    uvffi__reap(lp);
+    if (lp->forked != NULL)
+        uvffi__work_forked_complete(lp);
+}
 
 /* call_soon_threadsafe: run the batch queued by other threads (threadsafe.py). */
 static void uvffi__tsafe_cb(uv_async_t *a)
 {
     uvffi_loop_t *lp = (uvffi_loop_t *)a->data;
+    if (lp->pyloop == 0)
+        return;
     GIL_ENTER(lp)
 #if UVFFI_PYPY
     _uvffi_py_threadsafe(lp->pyloop);
@@ -160,10 +226,13 @@ uvffi_loop_t *uvffi_loop_new(uv_loop_t *existing, uintptr_t pyloop, int own)
         lp->loop = existing;
         lp->owned = own;
     }
-    *err = uvffi__loop_setup(lp);
+    lp->shared = uvffi__shared_get(lp->loop);
+    *err = lp->shared == NULL ? UV_ENOMEM : uvffi__loop_setup(lp);
     if (*err) {
-        if (lp->owned)
+        if (lp->owned && lp->loop == &lp->own_loop)
             uv_loop_close(lp->loop);
+        if (lp->shared != NULL)
+            uvffi__shared_put(lp->shared);
         free(lp);
         return NULL;
     }
@@ -174,20 +243,27 @@ int uvffi_last_error(void) { return uvffi__last_err; }
 uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp) { return lp->loop; }
 int uvffi_loop_check_thread(uvffi_loop_t *lp) { return uvffi__wrong_thread(lp) ? UVFFI_EWRONGTHREAD : 0; }
 
-/* uv_run with the GIL held on entry and on return (CPython). */
+/* uv_run with the GIL held on entry and on return (CPython). UVFFI_ERUNNING if
+ * this uv_loop_t already runs, here (re-entry) or in another thread, through
+ * this wrapper or another: libuv's loop is not re-entrant. */
 static int uvffi__run_held(uvffi_loop_t *lp, int mode)
 {
-    int r, was_running, was_managed;
+    int r, was_managed;
     void *was_saved;
-    uv_thread_t was_thread;
+    uvffi_shared_t *sh = lp->shared;
     uvffi_handle_t *dead;
-    /* One critical section marks the loop running and takes the graveyard (each
-     * lock/unlock pair is two atomic operations: this is entered per run(NOWAIT)). */
+    uv_mutex_lock(&sh->mutex);
+    if (sh->running) {
+        uv_mutex_unlock(&sh->mutex);
+        return UVFFI_ERUNNING;
+    }
+    sh->running = 1;
+    sh->thread = uv_thread_self();
+    uv_mutex_unlock(&sh->mutex);
+    /* the graveyard after running is set (see uvffi_handle_abandon) */
     uv_mutex_lock(&lp->mutex);
-    was_running = lp->running;
-    was_thread = lp->thread;
     lp->running = 1;
-    lp->thread = uv_thread_self();
+    lp->thread = sh->thread;
     dead = lp->graveyard;
     lp->graveyard = NULL;
     uv_mutex_unlock(&lp->mutex);
@@ -211,9 +287,11 @@ static int uvffi__run_held(uvffi_loop_t *lp, int mode)
     lp->saved = was_saved;
     lp->gil_managed = was_managed;
     uv_mutex_lock(&lp->mutex);
-    lp->running = was_running;
-    lp->thread = was_thread;
+    lp->running = 0;
     uv_mutex_unlock(&lp->mutex);
+    uv_mutex_lock(&sh->mutex);
+    sh->running = 0;
+    uv_mutex_unlock(&sh->mutex);
     return r;
 }
 
@@ -230,7 +308,89 @@ int uvffi_run(uvffi_loop_t *lp, int mode)
     return r;
 }
 
-int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd)
+int uvffi_loop_running(uvffi_loop_t *lp) { return lp->shared->running; }
+
+static int uvffi__wakeup_start(uvffi_loop_t *lp, int fd);
+static int uvffi__wakeup_stop(uvffi_loop_t *lp);
+
+#if !UVFFI_PYPY
+/* signal.set_wakeup_fd(fd, warn_on_full_buffer=False) from C: the previous fd,
+ * or -2 with the error cleared (not the main thread / interpreter). */
+static int uvffi__set_wakeup(int fd)
+{
+    static PyObject *kwnames;
+    PyObject *args[2], *r;
+    long prev;
+    if (uvffi__set_wakeup_fd == NULL)
+        return -2;
+    if (kwnames == NULL && (kwnames = Py_BuildValue("(s)", "warn_on_full_buffer")) == NULL) {
+        PyErr_Clear();
+        return -2;
+    }
+    args[0] = PyLong_FromLong(fd);
+    if (args[0] == NULL) {
+        PyErr_Clear();
+        return -2;
+    }
+    args[1] = Py_False;
+    r = PyObject_Vectorcall(uvffi__set_wakeup_fd, args, 1, kwnames);
+    Py_DECREF(args[0]);
+    if (r == NULL) {
+        PyErr_Clear();
+        return -2;
+    }
+    prev = PyLong_AsLong(r);
+    Py_DECREF(r);
+    if (prev == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return -2;
+    }
+    return (int)prev;
+}
+#endif
+
+/* A run on the main thread that may block: Python's signal wakeup fd is set to
+ * wfd, whose pair rfd the loop watches, so Ctrl-C wakes the poll; the previous
+ * wakeup fd is put back before returning. All in C, holding the GIL: no Python
+ * code runs between the two set_wakeup_fd calls but the loop's callbacks, whose
+ * exceptions never escape, so no KeyboardInterrupt can leave the fd installed.
+ * PyPy: UV_ENOSYS (uvffi/loop.py does it in Python). */
+int uvffi_run_wakeup(uvffi_loop_t *lp, int mode, int rfd, int wfd)
+{
+#if UVFFI_PYPY
+    (void)lp; (void)mode; (void)rfd; (void)wfd;
+    return UV_ENOSYS;
+#else
+    int r, prev, err;
+    PyGILState_STATE st = PyGILState_Ensure();
+    if (lp->shared->running) {
+        r = UVFFI_ERUNNING;
+        goto out;
+    }
+    prev = uvffi__set_wakeup(wfd);
+    if (prev == -2) {  /* not the main thread or interpreter: a plain run */
+        r = uvffi__run_held(lp, mode);
+        goto out;
+    }
+    err = uvffi__wakeup_start(lp, rfd);
+    if (err) {
+        uvffi__set_wakeup(prev);
+        r = err;
+        goto out;
+    }
+    r = uvffi__run_held(lp, mode);
+    uvffi__wakeup_stop(lp);
+    uvffi__set_wakeup(prev);
+out:
+    PyGILState_Release(st);
+    return r;
+#endif
+}
+
+int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd) { return uvffi__wakeup_start(lp, fd); }
+int uvffi_loop_wakeup_stop(uvffi_loop_t *lp) { return uvffi__wakeup_stop(lp); }
+
+static int uvffi__wakeup_start(uvffi_loop_t *lp, int fd)
 {
     int err;
     if (lp->wakeup_fd == fd)
@@ -246,7 +406,7 @@ int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd)
     return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
 }
 
-int uvffi_loop_wakeup_stop(uvffi_loop_t *lp)
+static int uvffi__wakeup_stop(uvffi_loop_t *lp)
 {
     if (lp->wakeup_fd == -1)
         return 0;
@@ -293,11 +453,56 @@ static void uvffi__close_ours_cb(uv_handle_t *handle, void *arg)
 void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal)
 {
     SERIAL_ENTER()
+    lp->closing = 1;
     uvffi__reap(lp);
     uv_walk(lp->loop, uvffi__close_ours_cb, lp);
+    uvffi__signals_restore();
     if (internal)
         uv_walk(lp->loop, uvffi__close_internal_cb, lp);
     SERIAL_LEAVE()
+}
+
+int uvffi_loop_is_closing(uvffi_loop_t *lp) { return lp->closing; }
+
+/* Can close() begin? Not while the uv_loop_t runs (here or through another
+ * wrapper, in any thread): UVFFI_ERUNNING; not for a loop uvffi owns while
+ * from_pointer() wrappers of it are open: UVFFI_EWRAPPED. Checked before close()
+ * changes anything, so that a refused close leaves the loop as it was. */
+int uvffi_loop_close_check(uvffi_loop_t *lp)
+{
+    int err = 0;
+    uv_mutex_lock(&lp->shared->mutex);
+    if (lp->shared->running)
+        err = UVFFI_ERUNNING;
+    uv_mutex_unlock(&lp->shared->mutex);
+    if (err == 0 && lp->owned) {
+        uv_mutex_lock(&uvffi__registry_mutex);
+        if (lp->shared->users > 1)
+            err = UVFFI_EWRAPPED;
+        uv_mutex_unlock(&uvffi__registry_mutex);
+    }
+    return err;
+}
+
+static void uvffi__count_foreign_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_loop_t *lp = ((uvffi_loop_t **)arg)[0];
+    if (!uv_is_closing(handle) && !uvffi__is_internal(lp, handle) && !UVFFI_IS_OURS(handle))
+        (*(int *)((uvffi_loop_t **)arg)[1])++;
+}
+
+/* Open handles on the loop that no uvffi loop made (C code's, through
+ * Loop.pointer): uv_loop_close would fail with EBUSY. */
+int uvffi_loop_foreign_handles(uvffi_loop_t *lp)
+{
+    int n = 0;
+    void *arg[2];
+    arg[0] = lp;
+    arg[1] = &n;
+    SERIAL_ENTER()
+    uv_walk(lp->loop, uvffi__count_foreign_cb, arg);
+    SERIAL_LEAVE()
+    return n;
 }
 
 /* Free the loop: uv_loop_close if uvffi owns it. Returns libuv's result. */
@@ -311,6 +516,7 @@ int uvffi_loop_free(uvffi_loop_t *lp)
     }
     uv_mutex_destroy(&lp->mutex);
     free(lp->rbuf);
+    uvffi__shared_put(lp->shared);
     free(lp);
     return 0;
 }

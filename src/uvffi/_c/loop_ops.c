@@ -22,13 +22,39 @@ static PyObject *uvffi__lobj_new(PyTypeObject *type, PyObject *args, PyObject *k
     return (PyObject *)self;
 }
 
+/* The collector's view of a loop: its Python attributes, and the strong
+ * references C holds to the loop's active and closing handles (trampoline.c
+ * keeps them listed). The rule: C's references to the handles of a loop are
+ * the loop's own. A handle reaches its loop (_loop), so a loop that nothing
+ * but its own handles (and their callbacks) reaches is a cycle the collector
+ * finds unreachable; Loop.__del__ then closes it, which drops C's references.
+ * Not when other wrappers share the uv_loop_t (close() refuses then) nor for
+ * requests in flight (a pool thread may run them: they keep their loop). */
 static int uvffi__lobj_traverse(PyObject *o, visitproc visit, void *arg)
 {
     uvffi__lobj_t *self = (uvffi__lobj_t *)o;
+    uvffi_loop_t *lp = self->raw;
     Py_VISIT(self->threadsafe);
     Py_VISIT(self->scheduler);
     Py_VISIT(self->pending_exc);
+    if (lp != NULL && lp->pyloop == (uintptr_t)o && lp->shared->users == 1 && !lp->closing) {
+        uvffi_handle_t *h;
+        for (h = lp->kept_head; h != NULL; h = h->kept_next)
+            if (h->self != 0)
+                Py_VISIT((PyObject *)h->self);
+    }
     return 0;
+}
+
+/* A callback's BaseException: kept to be raised by run() (the first one wins)
+ * and the loop stopped, as Loop._handle_error does, without Python code. */
+static void uvffi__loop_stop_with(PyObject *loop, PyObject *exc)
+{
+    uvffi__lobj_t *self = (uvffi__lobj_t *)loop;
+    if (self->pending_exc == NULL || self->pending_exc == Py_None)
+        UVFFI_SETREF(self->pending_exc, exc);
+    if (self->raw != NULL && self->closed == Py_False)
+        uv_stop(self->raw->loop);
 }
 
 static int uvffi__lobj_clear(PyObject *o)
@@ -44,6 +70,8 @@ static void uvffi__lobj_dealloc(PyObject *o)
 {
     uvffi__lobj_t *self = (uvffi__lobj_t *)o;
     PyObject_GC_UnTrack(o);
+    if (self->raw != NULL && self->raw->pyloop == (uintptr_t)o)
+        self->raw->pyloop = 0;  /* an unclosed loop's C side must not call a freed object */
     uvffi__lobj_clear(o);
     Py_CLEAR(self->lp);
     Py_CLEAR(self->closed);
@@ -131,7 +159,8 @@ static PyObject *uvffi__lops_run(PyObject *o, PyObject *const *a, size_t nargsf,
         }
     }
     if (self->closed != Py_False || self->running != Py_False || self->threadsafe != Py_None ||
-        self->scheduler != Py_None || self->pending_exc != Py_None || self->raw == NULL || self->raw->running)
+        self->scheduler != Py_None || self->pending_exc != Py_None || self->raw == NULL || self->raw->shared->running ||
+        self->raw->closing)
         goto slow;
     if (mode != UV_RUN_NOWAIT && PyThread_get_thread_ident() == uvffi__main_ident)
         goto slow;
@@ -139,6 +168,11 @@ static PyObject *uvffi__lops_run(PyObject *o, PyObject *const *a, size_t nargsf,
     UVFFI_SETREF(self->running, Py_True);
     ret = uvffi__run_held(self->raw, (int)mode);
     UVFFI_SETREF(self->running, Py_False);
+    if (ret < 0) {  /* another thread began running it meanwhile */
+        Py_DECREF(o);
+        PyErr_SetString(PyExc_RuntimeError, "this loop is already running");
+        return NULL;
+    }
     exc = self->pending_exc;
     if (exc != NULL && exc != Py_None) {  /* a callback's BaseException stopped the loop */
         Py_INCREF(Py_None);

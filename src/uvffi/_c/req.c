@@ -49,27 +49,59 @@ static void uvffi__req_discard(uvffi_req_t *r, int held)
     free(r);
 }
 
+/* After the done callback: the kind's cleanup, the keep-alive dropped, the
+ * memory freed. GIL held. */
+static void uvffi__req_free(uvffi_req_t *r)
+{
+    uvffi_loop_t *lp = r->lp;
+    if (r->kind->cleanup != NULL)
+        r->kind->cleanup(&r->uv.req);
+    uvffi__obj_release(lp, r->self);
+    free(r);
+    UVFFI_AFTER_CALLBACK(lp);
+}
+
+#if !UVFFI_PYPY
+static PyObject *uvffi__s_req;    /* interned "_req" */
+static PyObject *uvffi__s_pinned; /* interned "_pinned" */
+
+/* Request._finish's bookkeeping, in C once _done has returned or raised: a
+ * KeyboardInterrupt landing anywhere in a _done cannot leave the Python request
+ * holding the C request that is about to be freed. (_done itself may still read
+ * the request's fields through _req: it is freed only after this.) */
+static void uvffi__req_forget(PyObject *self)
+{
+    if (uvffi__s_req == NULL) {
+        uvffi__s_req = PyUnicode_InternFromString("_req");
+        uvffi__s_pinned = PyUnicode_InternFromString("_pinned");
+        if (uvffi__s_req == NULL || uvffi__s_pinned == NULL) {
+            PyErr_Clear();
+            return;
+        }
+    }
+    if (PyObject_SetAttr(self, uvffi__s_req, Py_None) < 0 || PyObject_SetAttr(self, uvffi__s_pinned, Py_None) < 0)
+        uvffi__report((uintptr_t)self);
+}
+#endif
+
 /* The done callback of every kind, GIL held: self._done(status), then the
  * kind's cleanup, the keep-alive dropped, the memory freed. */
 static void uvffi__req_done(uvffi_req_t *r, int status)
 {
-    uvffi_loop_t *lp = r->lp;
 #if UVFFI_PYPY
     _uvffi_py_done(r->self, status);
 #else
-    PyObject *st = PyLong_FromLong(status), *res = NULL;
+    PyObject *st, *res = NULL;
+    st = PyLong_FromLong(status);
     if (st != NULL)
         res = PyObject_CallMethodOneArg((PyObject *)r->self, uvffi__s_done, st);
     if (res == NULL)
         uvffi__report(r->self);
     Py_XDECREF(res);
     Py_XDECREF(st);
+    uvffi__req_forget((PyObject *)r->self);
 #endif
-    if (r->kind->cleanup != NULL)
-        r->kind->cleanup(&r->uv.req);
-    uvffi__obj_release(lp, r->self);
-    free(r);
-    UVFFI_AFTER_CALLBACK(lp);
+    uvffi__req_free(r);
 }
 
 UVFFI_SERIALISED(uvffi_req_t *, uvffi_req_new, (uvffi_loop_t *lp, int kind, uintptr_t self),

@@ -45,12 +45,30 @@ static PyObject *uvffi__on_error;  /* f(source, exc): routes a callback's except
 static PyObject *uvffi__on_closed; /* f(handle): libuv closed a handle with Python storage */
 static PyObject *uvffi__on_ticks;  /* f(loop): runs the loop's next-tick queue */
 static PyObject *uvffi__on_tsafe;  /* f(loop): runs the call_soon_threadsafe batch */
+static PyObject *uvffi__set_wakeup_fd; /* signal.set_wakeup_fd (loop.c calls it, from C) */
 static PyObject *uvffi__s_on_closed; /* interned "_on_closed" */
 static PyObject *uvffi__s_run;       /* interned "_run" */
 static PyObject *uvffi__s_done;      /* interned "_done" */
 
 #define uvffi__obj_keep(lp, o) Py_INCREF((PyObject *)(o))
 #define uvffi__obj_release(lp, o) Py_DECREF((PyObject *)(o))
+
+static PyTypeObject uvffi__LoopStorage;  /* bases.c / loop_ops.c */
+static PyTypeObject uvffi__HandleStorage;
+static void uvffi__loop_stop_with(PyObject *loop, PyObject *exc); /* loop_ops.c */
+static PyObject *uvffi__loop_of(PyObject *source);                /* bases.c: borrowed or NULL */
+
+/* A BaseException that is not an Exception (KeyboardInterrupt, SystemExit)
+ * stops source's loop and is raised by run(): done here in C, with no Python
+ * code in between that a second signal could interrupt. 1: done. */
+static int uvffi__stop_for(uintptr_t source, PyObject *value)
+{
+    PyObject *loop = uvffi__loop_of((PyObject *)source);
+    if (loop == NULL)
+        return 0;
+    uvffi__loop_stop_with(loop, value);
+    return 1;
+}
 
 /* Hand a pending exception to Python's router; never leaves one set. */
 static void uvffi__report(uintptr_t source)
@@ -65,10 +83,28 @@ static void uvffi__report(uintptr_t source)
     }
     if (tb != NULL)
         PyException_SetTraceback(value, tb);
-    r = uvffi__on_error == NULL ? NULL
-        : PyObject_CallFunctionObjArgs(uvffi__on_error, (PyObject *)source, value, NULL);
-    if (r == NULL)
+    if (!PyObject_TypeCheck(value, (PyTypeObject *)PyExc_Exception) && uvffi__stop_for(source, value)) {
+        r = Py_None;
+        Py_INCREF(r);
+    } else {
+        r = uvffi__on_error == NULL ? NULL
+            : PyObject_CallFunctionObjArgs(uvffi__on_error, (PyObject *)source, value, NULL);
+    }
+    if (r == NULL) {
+        /* the router failed: a signal's KeyboardInterrupt landing in it still stops the loop */
+        PyObject *t2, *v2, *tb2;
+        PyErr_Fetch(&t2, &v2, &tb2);
+        PyErr_NormalizeException(&t2, &v2, &tb2);
+        if (v2 != NULL && !PyObject_TypeCheck(v2, (PyTypeObject *)PyExc_Exception) &&
+            uvffi__stop_for(source, v2)) {
+            Py_XDECREF(t2);
+            Py_XDECREF(v2);
+            Py_XDECREF(tb2);
+        } else {
+            PyErr_Restore(t2, v2, tb2);
+        }
         PyErr_WriteUnraisable(value);
+    }
     Py_XDECREF(r);
     Py_XDECREF(type);
     Py_XDECREF(value);
@@ -89,8 +125,36 @@ static void uvffi__loop_hook(PyObject *hook, uintptr_t pyloop)
 }
 #endif
 
-static void uvffi__keep(uvffi_handle_t *h) { h->kept = 1; uvffi__obj_keep(h->lp, h->self); }
-static void uvffi__release(uvffi_handle_t *h) { h->kept = 0; uvffi__obj_release(h->lp, h->self); }
+/* C's strong reference to an active or closing handle. The kept handles are
+ * listed on their loop (GIL held): CPython's loop reports them to the garbage
+ * collector as its own references (loop_ops.c), so a loop that nothing but its
+ * own handles reaches is collected and closed. */
+static void uvffi__kept_link(uvffi_handle_t *h)
+{
+    uvffi_loop_t *lp = h->lp;
+    h->kept = 1;
+    h->kept_prev = NULL;
+    h->kept_next = lp->kept_head;
+    if (lp->kept_head != NULL)
+        lp->kept_head->kept_prev = h;
+    lp->kept_head = h;
+}
+
+static void uvffi__kept_unlink(uvffi_handle_t *h)
+{
+    uvffi_loop_t *lp = h->lp;
+    h->kept = 0;
+    if (h->kept_prev != NULL)
+        h->kept_prev->kept_next = h->kept_next;
+    else if (lp->kept_head == h)
+        lp->kept_head = h->kept_next;
+    if (h->kept_next != NULL)
+        h->kept_next->kept_prev = h->kept_prev;
+    h->kept_prev = h->kept_next = NULL;
+}
+
+static void uvffi__keep(uvffi_handle_t *h) { uvffi__kept_link(h); uvffi__obj_keep(h->lp, h->self); }
+static void uvffi__release(uvffi_handle_t *h) { uvffi__kept_unlink(h); uvffi__obj_release(h->lp, h->self); }
 
 /* Next-tick callbacks (uvffi.scheduler.next_tick) run right after the callback
  * that queued them returns: Python sets lp->ticks_pending, C drains. GIL held. */
@@ -201,12 +265,13 @@ static PyObject *uvffi__error_or_none(int err)
 
 /* Register a Python function the trampolines call (CPython; PyPy's are the
  * extern "Python" hooks): 0 on_error(source, exc), 1 on_closed(handle),
- * 2 on_ticks(loop), 3 on_tsafe(loop). Returns 0, or UV_EINVAL. */
+ * 2 on_ticks(loop), 3 on_tsafe(loop), 4 signal.set_wakeup_fd. Returns 0, or UV_EINVAL. */
 int uvffi_set_hook(int which, uintptr_t fn)
 {
 #if !UVFFI_PYPY
     PyObject **slot = which == 0 ? &uvffi__on_error : which == 1 ? &uvffi__on_closed
-                    : which == 2 ? &uvffi__on_ticks : which == 3 ? &uvffi__on_tsafe : NULL;
+                    : which == 2 ? &uvffi__on_ticks : which == 3 ? &uvffi__on_tsafe
+                    : which == 4 ? &uvffi__set_wakeup_fd : NULL;
     if (slot == NULL)
         return UV_EINVAL;
     GIL_ENSURE()

@@ -35,6 +35,9 @@ typedef struct uvffi_req_s uvffi_req_t;
 #define UVFFI_EWRONGTHREAD ...
 #define UVFFI_ECLOSED ...
 #define UVFFI_EKIND ...
+#define UVFFI_ERUNNING ...
+#define UVFFI_ECLOSING ...
+#define UVFFI_EWRAPPED ...
 #define UV_RUN_DEFAULT ...
 #define UV_RUN_ONCE ...
 #define UV_RUN_NOWAIT ...
@@ -71,6 +74,9 @@ uint64_t uv_hrtime(void);
 #define UVFFI_EWRONGTHREAD (-100001) /* the loop runs in another thread */
 #define UVFFI_ECLOSED (-100002)      /* the handle is closing or closed */
 #define UVFFI_EKIND (-100003)        /* the handle is not of the kind the call needs */
+#define UVFFI_ERUNNING (-100004)     /* the uv_loop_t is already running (this or another wrapper) */
+#define UVFFI_ECLOSING (-100005)     /* the loop is closing: no new handles */
+#define UVFFI_EWRAPPED (-100006)     /* from_pointer() wrappers of this loop are still open */
 
 typedef struct uvffi_loop_s uvffi_loop_t;
 typedef struct uvffi_handle_s uvffi_handle_t;
@@ -110,6 +116,7 @@ struct uvffi_handle_s {
     int kept;                 /* C holds a strong reference to self */
     int cstorage;             /* CPython: self is a HandleStorage (its slots are read directly) */
     uvffi_handle_t *next_dead;
+    uvffi_handle_t *kept_prev, *kept_next; /* the loop's list of kept handles (GIL held) */
     union {                   /* the first bytes of uv_handle_size(kind->type) */
         uv_handle_t handle;
         max_align_t align_;
@@ -157,6 +164,8 @@ struct uvffi_req_s {
     uintptr_t self;           /* the Python request, strong from submission to done */
     uvffi_req_t *next_deferred; /* work: see work.c */
     int deferred;
+    int flags;                /* work.c: UVFFI_REQ_* */
+    uvffi_req_t *fl_prev, *fl_next; /* work.c: the loop's list of work handed to the pool */
     union {
         uv_req_t req;
         max_align_t align_;
@@ -164,8 +173,25 @@ struct uvffi_req_s {
 };
 #define UVFFI_REQ_OF(r) ((uvffi_req_t *)((char *)(r) - offsetof(uvffi_req_t, uv)))
 
+/* What every uvffi wrapper of one uv_loop_t shares (the owner and its
+ * from_pointer() wrappers): whether it runs, and on which thread. Found in a
+ * process-wide list under uvffi__shared_mutex (loop.c). */
+typedef struct uvffi_shared_s {
+    uv_loop_t *loop;
+    uv_mutex_t mutex;         /* guards running and thread */
+    int users;                /* uvffi loops wrapping it (the registry's mutex) */
+    int running;              /* inside uvffi_run of any of them */
+    uv_thread_t thread;       /* the running thread, valid while running */
+    struct uvffi_shared_s *next;
+} uvffi_shared_t;
+
 struct uvffi_loop_s {
     uv_loop_t *loop;          /* the libuv loop */
+    uvffi_shared_t *shared;   /* running state shared with the other wrappers */
+    int closing;              /* close() began: no new handles */
+    uvffi_handle_t *kept_head; /* handles C keeps alive (their Python objects), GIL held */
+    uvffi_req_t *inflight;    /* work handed to the pool, not done yet (work.c) */
+    uvffi_req_t *forked;      /* work dropped by uv_loop_fork, to complete as cancelled */
     uv_loop_t own_loop;       /* storage when uvffi owns the loop */
     int owned;                /* 1: uvffi initialised own_loop and closes it */
     uintptr_t pyloop;         /* borrowed reference to the Python Loop */
@@ -270,7 +296,8 @@ static void uvffi__serial_init(void)
 static int uvffi__wrong_thread(uvffi_loop_t *lp)
 {
     uv_thread_t me = uv_thread_self();
-    return lp->running && !uv_thread_equal(&me, &lp->thread);
+    uvffi_shared_t *sh = lp->shared;
+    return sh->running && !uv_thread_equal(&me, &sh->thread);
 }
 
 /* An open handle of kind k, called from the loop's thread. */

@@ -9,6 +9,7 @@ On CPython the C core calls these functions through the C API; on PyPy the
 
 from __future__ import annotations
 
+import signal as _signal
 from typing import Any, Callable, Dict
 
 from .native import PYPY, lib
@@ -16,7 +17,7 @@ from .storage import closed_by_libuv
 
 __all__ = ["on_error", "set_hook", "hooks"]
 
-_HOOKS = {"error": 0, "closed": 1, "ticks": 2, "threadsafe": 3}
+_HOOKS = {"error": 0, "closed": 1, "ticks": 2, "threadsafe": 3, "wakeup": 4}
 
 hooks: Dict[str, Callable[..., Any]] = {}
 """name -> function: what C (or PyPy's extern hooks) call for ``error`` (source,
@@ -37,3 +38,6 @@ def set_hook(name: str, fn: Callable[..., Any]) -> None:
 
 set_hook("error", on_error)
 set_hook("closed", closed_by_libuv)
+# Loop.run's blocking runs on the main thread set and restore the signal wakeup fd
+# from C (_c/loop.c), so that no KeyboardInterrupt can fall between the two.
+set_hook("wakeup", _signal.set_wakeup_fd)

@@ -9,6 +9,12 @@ For authors of a handle kind (see docs/architecture.md for the whole path):
   handle that went inactive in its callback is released after the callback.
 - An inactive handle that nothing references is collected; its libuv handle is
   then closed on the loop's thread and only the raw memory is freed.
+- C's references to active handles count as the loop's own for CPython's
+  garbage collector: a loop that nothing but its own handles (and their
+  callbacks) reaches is collected, and its ``__del__`` closes it. Not a loop
+  shared with ``from_pointer()`` wrappers, nor one with work in flight.
+- While a loop is closing (``close()`` has begun) handles cannot be created
+  on it (:class:`~uvffi.error.LoopClosedError`).
 - The close callback's bookkeeping (``_ptr`` to None, ``_closed``, dropping the
   callback) is done by C on CPython and by :func:`uvffi._core.storage.closed_by_libuv`
   on PyPy: no subclass can skip it. To learn that a handle closed, pass a

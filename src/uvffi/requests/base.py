@@ -7,9 +7,15 @@ For authors of a request kind (the C side is ``_c/req.c``):
   ``lib.uvffi_req_new(lp, kind, ref(self))`` or a kind's own submit function, and
   holds the Python request alive from submission until its done callback has
   run; then C runs the kind's cleanup and frees it.
-- C calls ``self._done(status)`` on the loop thread, once. A kind's ``_done``
-  starts with :meth:`Request._finish`, which forgets the C request and unpins
-  the buffers, then reads what it needs and calls the user's callback.
+- C calls ``self._done(status)`` on the loop thread, once. On CPython C first
+  sets ``_req`` and ``_pinned`` to None itself, so that a KeyboardInterrupt at
+  the first bytecode of ``_done`` cannot leave a pointer to the freed C request.
+  A kind's ``_done`` starts with :meth:`Request._finish` (the same, for PyPy),
+  then reads what it needs and calls the user's callback. A kind whose user
+  callback must survive a signal landing in ``_done`` does its completion in C,
+  as ``_c/work.c`` does for work; a kind that uses libuv's thread pool calls
+  ``uvffi__pool_ready()`` before its first submission (libuv aborts if it cannot
+  create the pool's threads).
 - Objects libuv reads while the request is in flight (write buffers) are kept
   in ``_pinned`` until the done callback: they cannot be freed or resized
   meanwhile, whatever the program does with its own references.

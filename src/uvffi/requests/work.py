@@ -23,7 +23,21 @@ class WorkRequest(Request):
     runs on the loop thread with ``error`` None, or ``errno.UV_ECANCELED`` if the
     request was cancelled before a pool thread took it. An exception in ``work_cb``
     goes to the loop's excepthook (on the loop thread) and ``done_cb`` still runs.
-    :meth:`uvffi.Loop.close` waits for queued work to finish."""
+    :meth:`uvffi.Loop.close` waits for queued work to finish.
+
+    Every request gets ``done_cb`` exactly once: on CPython the completion (this
+    class's ``_done``) is done by the C core, so a ``KeyboardInterrupt`` from a signal
+    can land only in the program's own callbacks. After :func:`os.fork` the child
+    completes the work its pool dropped with ``UV_ECANCELED``. If a pool thread had
+    no memory to run ``work_cb``, ``done_cb`` gets ``UV_ENOMEM``; if the pool's threads
+    cannot be created, :meth:`~uvffi.Loop.queue_work` raises
+    :class:`~uvffi.error.ThreadError` (libuv would abort the process).
+
+    At interpreter exit, work still queued or running is abandoned: if any is, the
+    process ends with its exit status right after Python's finalisation, without
+    waiting for it (libuv's library destructor would join the pool threads, and a
+    ``work_cb`` that never returns would hang the exit); C-level exit handlers
+    registered before the first ``queue_work`` do not run then."""
 
     def __init__(self, loop: "Loop", work_cb: Callable[[], Any],
                  done_cb: Optional[Callable[[Optional[int]], Any]] = None) -> None:
@@ -50,7 +64,8 @@ class WorkRequest(Request):
             self._exc = exc
 
     def _done(self, status: int) -> None:
-        """On the loop thread: report work_cb's exception, then call done_cb."""
+        """On the loop thread: report work_cb's exception, then call done_cb (PyPy;
+        CPython's C core does the same steps, ``_c/work.c``)."""
         self._finish()
         exc = self._exc
         if exc is not None:
