@@ -49,26 +49,15 @@ static void uvffi__req_discard(uvffi_req_t *r, int held)
     free(r);
 }
 
-/* After the done callback: the kind's cleanup, the keep-alive dropped, the
- * memory freed. GIL held. */
-static void uvffi__req_free(uvffi_req_t *r)
-{
-    uvffi_loop_t *lp = r->lp;
-    if (r->kind->cleanup != NULL)
-        r->kind->cleanup(&r->uv.req);
-    uvffi__obj_release(lp, r->self);
-    free(r);
-    UVFFI_AFTER_CALLBACK(lp);
-}
-
 #if !UVFFI_PYPY
 static PyObject *uvffi__s_req;    /* interned "_req" */
 static PyObject *uvffi__s_pinned; /* interned "_pinned" */
 
-/* Request._finish's bookkeeping, in C once _done has returned or raised: a
- * KeyboardInterrupt landing anywhere in a _done cannot leave the Python request
- * holding the C request that is about to be freed. (_done itself may still read
- * the request's fields through _req: it is freed only after this.) */
+/* Request._finish's bookkeeping, in C once _done has returned or raised and the
+ * kind's cleanup ran: a KeyboardInterrupt landing anywhere in a _done cannot leave
+ * the Python request holding the C request that is about to be freed, and the
+ * pinned buffers outlive libuv's last look at them. (_done itself may still read
+ * the request's fields through _req.) */
 static void uvffi__req_forget(PyObject *self)
 {
     if (uvffi__s_req == NULL) {
@@ -83,6 +72,22 @@ static void uvffi__req_forget(PyObject *self)
         uvffi__report((uintptr_t)self);
 }
 #endif
+
+/* The kind's cleanup (uv_fs_req_cleanup reads the readdir buffers: it runs
+ * while the Python request still pins them), the keep-alive dropped, the memory
+ * freed. */
+static void uvffi__req_free(uvffi_req_t *r)
+{
+    uvffi_loop_t *lp = r->lp;
+    if (r->kind->cleanup != NULL)
+        r->kind->cleanup(&r->uv.req);
+#if !UVFFI_PYPY
+    uvffi__req_forget((PyObject *)r->self);
+#endif
+    uvffi__obj_release(lp, r->self);
+    free(r);
+    UVFFI_AFTER_CALLBACK(lp);
+}
 
 /* The done callback of every kind, GIL held: self._done(status), then the
  * kind's cleanup, the keep-alive dropped, the memory freed. */
@@ -99,7 +104,6 @@ static void uvffi__req_done(uvffi_req_t *r, int status)
         uvffi__report(r->self);
     Py_XDECREF(res);
     Py_XDECREF(st);
-    uvffi__req_forget((PyObject *)r->self);
 #endif
     uvffi__req_free(r);
 }

@@ -64,11 +64,35 @@ static uv_barrier_t *uvffi_barrier_new(unsigned int count, int *err)
 }
 
 /* libuv aborts when destroying a held mutex or rwlock: one still held when its
- * Python object dies (its holder dropped it) is left allocated, not destroyed. */
+ * Python object dies (its holder dropped it) is left allocated, not destroyed,
+ * and kept on this list, so that the memory stays reachable (not a leak to
+ * LeakSanitizer: it is deliberate, a few dozen bytes per lock dropped held). */
+static void **uvffi__kept_locks;
+static size_t uvffi__kept_locks_n, uvffi__kept_locks_cap;
+static pthread_mutex_t uvffi__kept_locks_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void uvffi__keep_lock(void *p)
+{
+    pthread_mutex_lock(&uvffi__kept_locks_mutex);
+    if (uvffi__kept_locks_n == uvffi__kept_locks_cap) {
+        size_t cap = uvffi__kept_locks_cap ? 2 * uvffi__kept_locks_cap : 16;
+        void **grown = realloc(uvffi__kept_locks, cap * sizeof *grown);
+        if (grown != NULL) {
+            uvffi__kept_locks = grown;
+            uvffi__kept_locks_cap = cap;
+        }
+    }
+    if (uvffi__kept_locks_n < uvffi__kept_locks_cap)
+        uvffi__kept_locks[uvffi__kept_locks_n++] = p;
+    pthread_mutex_unlock(&uvffi__kept_locks_mutex);
+}
+
 static void uvffi_mutex_free(uv_mutex_t *m)
 {
-    if (uv_mutex_trylock(m) != 0)
+    if (uv_mutex_trylock(m) != 0) {
+        uvffi__keep_lock(m);
         return;
+    }
     uv_mutex_unlock(m);
     uv_mutex_destroy(m);
     free(m);
@@ -76,8 +100,10 @@ static void uvffi_mutex_free(uv_mutex_t *m)
 
 static void uvffi_rwlock_free(uv_rwlock_t *rw)
 {
-    if (uv_rwlock_trywrlock(rw) != 0)
+    if (uv_rwlock_trywrlock(rw) != 0) {
+        uvffi__keep_lock(rw);
         return;
+    }
     uv_rwlock_wrunlock(rw);
     uv_rwlock_destroy(rw);
     free(rw);

@@ -66,9 +66,9 @@ class Request:
         return err == 0
 
     def _finish(self) -> None:
-        """The first step of every ``_done``: the C request is gone, the buffers free."""
+        """The first step of every ``_done``: the request is no longer pending. The pinned
+        buffers stay until libuv's cleanup of the request has run (C drops them then)."""
         self._req = None
-        self._pinned = None
 
     def _done(self, status: int) -> None:  # pragma: no cover - every kind overrides it
         """On the loop thread, once: the request finished with ``status``."""
