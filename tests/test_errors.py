@@ -30,3 +30,14 @@ def test_uv_error_args_are_code_and_message(loop):
         code, message = e.args
     assert code == errno.UV_EINVAL
     assert message == "invalid argument"
+
+
+def test_a_callback_of_the_wrong_arity_is_reported_with_its_handle(loop):
+    seen = []
+    loop.excepthook = lambda typ, value, tb: seen.append(value)
+    t = uvffi.Timer(loop)
+    t.start(lambda: None, 0, 0)  # a timer callback takes the timer
+    loop.run()
+    assert len(seen) == 1 and isinstance(seen[0], TypeError)
+    text = str(seen[0]) + "".join(getattr(seen[0], "__notes__", []))
+    assert "the callback of <Timer" in text

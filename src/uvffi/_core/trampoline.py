@@ -25,7 +25,16 @@ exc), ``closed`` (handle), ``ticks`` (loop) and ``threadsafe`` (loop)."""
 
 
 def on_error(source: Any, exc: BaseException) -> None:
-    """A callback of ``source`` (a handle, a request or the loop) raised ``exc``."""
+    """A callback of ``source`` (a handle, a request or the loop) raised ``exc``.
+
+    A TypeError with no traceback was raised by the call itself (the callback takes other
+    arguments than libuv's callback gives): it gets a note naming whose callback it was."""
+    if isinstance(exc, TypeError) and exc.__traceback__ is None:
+        note = f"uvffi: raised calling the callback of {source!r}"
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(note)
+        elif exc.args and isinstance(exc.args[0], str):
+            exc.args = (f"{exc.args[0]} ({note})",) + exc.args[1:]
     getattr(source, "_loop", source)._handle_error(exc)
 
 
