@@ -28,13 +28,13 @@ import json
 import sys
 from typing import Any, Dict, List, Optional
 
-from . import callbacks, harness
+from . import callbacks, harness, io
 from .harness import IMPLEMENTATIONS, Workload, available
 from .table import format_table
 
 __all__ = ["GROUPS", "IMPLEMENTATIONS", "WORKLOADS", "Workload", "available", "format_table", "main", "run"]
 
-WORKLOADS: Dict[str, Workload] = {**callbacks.WORKLOADS}
+WORKLOADS: Dict[str, Workload] = {**callbacks.WORKLOADS, **io.WORKLOADS}
 """Every row, in the table's order."""
 
 GROUPS: Dict[str, List[str]] = {}

@@ -20,11 +20,14 @@ WIDTH = 100
 
 
 def fmt_time(median_ns: float, best_ns: Optional[float] = None, per: str = "op") -> str:
-    """``median (best) unit``, both numbers in the unit the median calls for (ns, µs, ms)."""
-    for unit, scale in (("ns", 1.0), ("µs", 1e3), ("ms", 1e6)):
-        if median_ns < 10_000 * scale or unit == "ms":
-            break
-    digits = 0 if unit == "ns" else 1
+    """``median (best) unit``, both numbers in the unit the median calls for: whole ns below
+    10 µs, µs with one decimal below 1 ms, then ms with two."""
+    if median_ns < 10_000:
+        unit, scale, digits = "ns", 1.0, 0
+    elif median_ns < 1e6:
+        unit, scale, digits = "µs", 1e3, 1
+    else:
+        unit, scale, digits = "ms", 1e6, 2
 
     def num(v: float) -> str:
         return f"{v / scale:,.{digits}f}"
