@@ -65,9 +65,9 @@ elif w == "nowait":
         loop.run(uv.UV_RUN_NOWAIT)
 elif w in ("async", "threadsafe"):  # both threads' instructions (callgrind runs one at a time)
     import gc
-    from uvffi import bench
+    from uvffi.bench import callbacks
     gc.disable()
-    (bench._uv_async_pingpong if w == "async" else bench._uv_threadsafe_pingpong)(uv, n)
+    (callbacks.uv_async_pingpong if w == "async" else callbacks.uv_threadsafe_pingpong)(uv, n)
 '''
 
 
