@@ -29,13 +29,26 @@ def on_error(source: Any, exc: BaseException) -> None:
 
     A TypeError with no traceback was raised by the call itself (the callback takes other
     arguments than libuv's callback gives): it gets a note naming whose callback it was."""
-    if isinstance(exc, TypeError) and exc.__traceback__ is None:
+    if isinstance(exc, TypeError) and _raised_by_the_call(source, exc):
         note = f"uvffi: raised calling the callback of {source!r}"
         if hasattr(exc, "add_note"):  # Python 3.11+
             exc.add_note(note)
         elif exc.args and isinstance(exc.args[0], str):
             exc.args = (f"{exc.args[0]} ({note})",) + exc.args[1:]
     getattr(source, "_loop", source)._handle_error(exc)
+
+
+def _raised_by_the_call(source: Any, exc: BaseException) -> bool:
+    """True when no frame of the callback itself ran: CPython gives such an exception no
+    traceback; on PyPy its innermost frame is uvffi's own hook, not the callback."""
+    tb = exc.__traceback__
+    if tb is None:
+        return True
+    if not PYPY:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code is not getattr(getattr(source, "_callback", None), "__code__", None)
 
 
 def set_hook(name: str, fn: Callable[..., Any]) -> None:
