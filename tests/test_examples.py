@@ -152,3 +152,16 @@ def test_unix_chat() -> None:
         "server: room empty, closing",
         "done",
     ]
+
+
+def test_spawn_and_read() -> None:
+    assert run_example("spawn_and_read.py") == [
+        "parent: spawned a child (pid > 0: True)",
+        "parent: stdout: HELLO",
+        "parent: stdout: FROM THE PARENT",
+        "parent: stdout ended: True",
+        "parent: stderr: child: 2 lines",
+        "parent: stderr ended: True",
+        "parent: the child exited with status 3 (signal 0)",
+    ]
+
