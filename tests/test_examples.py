@@ -165,3 +165,13 @@ def test_spawn_and_read() -> None:
         "parent: the child exited with status 3 (signal 0)",
     ]
 
+
+def test_pass_connection() -> None:
+    assert run_example("pass_connection.py") == [
+        "main: handed 3 connections to the worker",
+        "client: worker thread answers: hello from client 0",
+        "client: worker thread answers: hello from client 1",
+        "client: worker thread answers: hello from client 2",
+    ] + ["worker: got a connection, served on the worker thread: True"] * 3 + [
+        "worker: the IPC pipe ended, stopping",
+    ]
