@@ -248,7 +248,10 @@ class Loop(LoopStorage):
         """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll."""
         wake = self._wakeup
         if wake is None:
-            rsock, wsock = socket.socketpair()
+            try:
+                rsock, wsock = socket.socketpair()
+            except OSError:  # no fd left (EMFILE): run all the same, only Ctrl-C may come late
+                return _uv_run(lp, mode)
             rsock.setblocking(False)
             wsock.setblocking(False)
             wake = self._wakeup = (rsock, wsock)
