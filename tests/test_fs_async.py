@@ -208,6 +208,22 @@ def test_opendir_readdir_closedir_async(loop, tmp_path):
     assert _async(loop, fs.closedir, d).error is None and d.closed
 
 
+def test_async_readdir_of_a_dropped_dir_is_cleaned_up_before_the_dir_is_freed(loop, tmp_path):
+    # The request holds the Dir and its dirents array; libuv's cleanup reads both (it frees
+    # the names). Dropped by the program, they are freed only after that cleanup
+    # (scripts/asan found the cleanup reading them after the done callback released them).
+    for name in ("a", "b", "c"):
+        (tmp_path / name).write_bytes(b"")
+    got = []
+    d = fs.opendir(loop, str(tmp_path))
+    fs.readdir(loop, d, 64, lambda req: got.append(sorted(e.name for e in req.result)))
+    del d
+    gc.collect()
+    loop.run()
+    gc.collect()
+    assert got == [["a", "b", "c"]]
+
+
 def test_bytes_and_non_ascii_paths_round_trip(loop, tmp_path):
     name = "ñé\udcff"
     (tmp_path / name).write_bytes(b"")
