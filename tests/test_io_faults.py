@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import tracemalloc
 from typing import Any, Callable, List, Optional, Tuple
 
 import pytest
@@ -134,7 +133,8 @@ def test_a_peer_that_never_reads_queues_the_writes_without_copying_then_they_dra
     chunk = b"y" * MiB
     refs = sys.getrefcount(chunk) if CPYTHON else 0
     done: List[Optional[int]] = []
-    if CPYTHON:  # (tracemalloc and getrefcount: CPython's)
+    if CPYTHON:  # (tracemalloc and getrefcount: CPython's; PyPy has no _tracemalloc)
+        import tracemalloc
         tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0] if CPYTHON else 0
