@@ -152,3 +152,26 @@ def test_unix_chat() -> None:
         "server: room empty, closing",
         "done",
     ]
+
+
+def test_spawn_and_read() -> None:
+    assert run_example("spawn_and_read.py") == [
+        "parent: spawned a child (pid > 0: True)",
+        "parent: stdout: HELLO",
+        "parent: stdout: FROM THE PARENT",
+        "parent: stdout ended: True",
+        "parent: stderr: child: 2 lines",
+        "parent: stderr ended: True",
+        "parent: the child exited with status 3 (signal 0)",
+    ]
+
+
+def test_pass_connection() -> None:
+    assert run_example("pass_connection.py") == [
+        "main: handed 3 connections to the worker",
+        "client: worker thread answers: hello from client 0",
+        "client: worker thread answers: hello from client 1",
+        "client: worker thread answers: hello from client 2",
+    ] + ["worker: got a connection, served on the worker thread: True"] * 3 + [
+        "worker: the IPC pipe ended, stopping",
+    ]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import gc
+import hashlib
+import signal
+import subprocess
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import uvffi
-from uvffi import Pipe, Process, StdIO
+from uvffi import TCP, Pipe, Process, StdIO
 from uvffi.errno import UV_EOF
 from uvffi.handles.process import (
     UV_CREATE_PIPE,
+    UV_INHERIT_STREAM,
     UV_READABLE_PIPE,
     UV_WRITABLE_PIPE,
 )
@@ -157,3 +161,177 @@ def test_a_loop_collected_while_a_child_writes_leaves_the_childs_pipe_alone(loop
     loop.run()
     assert b"".join(chunks) == b"TEST\n"
     assert exits == [(0, 0)]
+
+
+# -- a child's stdout and stdin through Pipes -----------------------------------------------------
+
+def test_child_stdout_through_a_pipe_arrives_complete(loop):
+    out = Pipe(loop)
+    proc, exits = spawn(loop, "print('hello from the child')", [StdIO(), StdIO(stream=out, flags=OUT)])
+    reader = Reader(out)
+    loop.run()
+    assert reader.data == b"hello from the child\n"
+    assert reader.errors == [UV_EOF]
+    assert exits == [(0, 0)]
+
+
+def test_one_mib_of_child_stdout_arrives_complete_and_in_order(loop):
+    code = ("import sys\n"
+            "for i in range(16384):\n"
+            "    sys.stdout.buffer.write(b'%063d\\n' % i)\n")
+    out = Pipe(loop)
+    proc, exits = spawn(loop, code, [StdIO(), StdIO(stream=out, flags=OUT)])
+    reader = Reader(out)
+    loop.run()
+    expected = b"".join(b"%063d\n" % i for i in range(16384))
+    assert len(expected) == 1 << 20
+    assert reader.data == expected
+    assert len(reader.chunks) > 1  # it did come in several reads
+    assert exits == [(0, 0)]
+
+
+def test_stdin_written_through_a_pipe_reaches_the_child(loop):
+    code = ("import hashlib, sys\n"
+            "data = sys.stdin.buffer.read()\n"
+            "sys.stdout.write('%d %s' % (len(data), hashlib.sha256(data).hexdigest()))\n")
+    inp, out = Pipe(loop), Pipe(loop)
+    proc, exits = spawn(loop, code, [StdIO(stream=inp, flags=IN), StdIO(stream=out, flags=OUT)])
+    payload = bytes(range(256)) * 1024  # 256 KiB: more than a pipe buffer holds
+    done: List[Optional[int]] = []
+    inp.write(payload, lambda h, err: done.append(err))
+    inp.shutdown(lambda h, err: (done.append(err), h.close()))  # the child reads to EOF
+    reader = Reader(out)
+    loop.run()
+    assert done == [None, None]
+    assert reader.data.decode() == "%d %s" % (len(payload), hashlib.sha256(payload).hexdigest())
+    assert exits == [(0, 0)]
+
+
+# -- UV_INHERIT_STREAM: an open TCP or Pipe handle as the child's stdio -----------------------------
+
+def test_inherit_stream_gives_the_child_a_tcp_connection_as_stdout(loop):
+    server, client = TCP(loop), TCP(loop)
+    server.bind(("127.0.0.1", 0))
+    accepted: List[TCP] = []
+    exits: List[Tuple[int, int]] = []
+
+    def on_connection(srv, error):
+        assert error is None
+        conn = TCP(loop)
+        srv.accept(conn)
+        accepted.append(conn)
+        srv.close()
+
+        def on_exit(proc, status, sig):
+            exits.append((status, sig))
+            proc.close()
+
+        Process.spawn(loop, [PY, "-c", "import os; os.write(1, b'over tcp\\n')"],
+                      stdio=[StdIO(), StdIO(stream=conn, flags=UV_INHERIT_STREAM)], exit_callback=on_exit)
+        conn.close()  # the child holds its own copy of the socket: EOF comes when it exits
+
+    server.listen(on_connection)
+    client.connect(server.getsockname(), lambda h, err: None)
+    reader = Reader(client)
+    loop.run()
+    assert reader.data == b"over tcp\n"
+    assert reader.errors == [UV_EOF]
+    assert exits == [(0, 0)]
+
+
+def test_inherit_stream_gives_the_child_a_pipe_as_stdout(loop):
+    fa, fb = uvffi.socketpair()
+    ours, theirs = Pipe(loop), Pipe(loop)
+    ours.open(fa)
+    theirs.open(fb)
+    proc, exits = spawn(loop, "import os; os.write(1, b'over a socketpair\\n')",
+                        [StdIO(), StdIO(stream=theirs, flags=UV_INHERIT_STREAM)])
+    theirs.close()
+    reader = Reader(ours)
+    loop.run()
+    assert reader.data == b"over a socketpair\n"
+    assert reader.errors == [UV_EOF]
+    assert exits == [(0, 0)]
+
+
+def test_inherit_stream_refuses_a_closed_stream(loop):
+    p = Pipe(loop)
+    stdio = [StdIO(), StdIO(stream=p, flags=UV_INHERIT_STREAM)]
+    p.close()
+    loop.run()
+    try:
+        Process.spawn(loop, [PY, "-c", "pass"], stdio=stdio)
+    except ValueError as e:
+        assert "closed" in str(e)
+    else:
+        raise AssertionError("spawn with a closed stream did not raise")
+
+
+# -- spawns that fail while setting up stdio --------------------------------------------------------
+#
+# uv_spawn fails before forking when it cannot set up a stdio entry, and then unlinks the handle
+# from the loop's handle queue itself; closing it again through the stale links corrupted the
+# queue (loop.handles and loop.close() then spun forever in uv_walk). Run in a subprocess: a
+# hang in C cannot be interrupted by pytest-timeout's signal.
+
+FAILED_SPAWNS = """
+import sys, uvffi
+from uvffi import TCP, Pipe, Process, StdIO
+from uvffi.error import ProcessError
+from uvffi.errno import UV_EINVAL
+from uvffi.handles.process import UV_CREATE_PIPE, UV_INHERIT_STREAM, UV_WRITABLE_PIPE
+loop = uvffi.Loop()
+before = uvffi.Timer(loop)
+unopened, tcp = Pipe(loop), TCP(loop)
+for stdio in ([StdIO(), StdIO(stream=unopened, flags=UV_INHERIT_STREAM)],   # no fd to inherit
+              [StdIO(), StdIO(stream=tcp, flags=UV_CREATE_PIPE | UV_WRITABLE_PIPE)]):  # not a Pipe
+    for _ in range(3):
+        try:
+            Process.spawn(loop, [sys.executable, "-c", "pass"], stdio=stdio)
+        except ProcessError as e:
+            assert e.args[0] == UV_EINVAL, e
+        else:
+            raise AssertionError("spawn succeeded")
+after = uvffi.Timer(loop)
+fired = []
+after.start(lambda h: fired.append(1), 0.0, 0.0)
+loop.run()
+assert fired == [1]
+assert set(loop.handles) == {before, after, unopened, tcp}, loop.handles
+loop.close()
+print("ok")
+"""
+
+
+def test_spawns_failing_at_their_stdio_leave_the_loop_intact():
+    r = subprocess.run([PY, "-c", FAILED_SPAWNS], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ok\n"
+
+
+# -- a child killed while its pipes are read ------------------------------------------------------
+
+def test_sigkill_while_the_childs_pipes_are_read(loop):
+    code = ("import os, time\n"
+            "os.write(2, b'err\\n'); os.write(1, b'started\\n')  # stderr first: written before the kill\n"
+            "time.sleep(60)\n")
+    out, err = Pipe(loop), Pipe(loop)
+    proc, exits = spawn(loop, code, [StdIO(), StdIO(stream=out, flags=OUT), StdIO(stream=err, flags=OUT)])
+    err_reader = Reader(err)
+    events: List[Any] = []
+
+    def on_out(handle, data, error):
+        events.append((data, error))
+        if data == b"started\n":
+            proc.kill(signal.SIGKILL)
+        elif data is None:
+            handle.close()
+
+    out.start_read(on_out)
+    loop.run()
+    assert events[0] == (b"started\n", None)
+    assert events[-1][0] is None and events[-1][1] == UV_EOF  # end of the stream, once
+    assert len(events) == 2
+    assert exits == [(0, signal.SIGKILL)]
+    assert err_reader.data == b"err\n"
+    assert err_reader.errors == [UV_EOF]  # stderr's reader too ends cleanly

@@ -24,7 +24,7 @@ import os
 import threading
 from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
 
-from ._core import ffi, lib
+from ._core import PYPY, ffi, lib
 from .errno import strerror
 from .error import FSError
 from .handles.fs_event import (
@@ -288,6 +288,10 @@ def write(loop: Any, fd: int, write_data: Any, offset: int, callback: Callback =
     fd, offset = _int(fd, "fd"), _int(offset, "offset")
     if isinstance(write_data, str):
         raise TypeError("write_data must be a bytes-like object, not str")
+    if PYPY and not isinstance(write_data, bytes):
+        # PyPy lets a bytearray be resized under ffi.from_buffer (CPython holds an export:
+        # BufferError): the pool thread would read freed memory. libuv gets a copy.
+        write_data = bytes(memoryview(write_data))
     data = ffi.from_buffer(write_data)
     bufs = ffi.new("uv_buf_t[1]")
     bufs[0].base = data

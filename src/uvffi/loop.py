@@ -264,7 +264,10 @@ class Loop(LoopStorage):
         leave the fd installed); the PyPy path does the same steps in Python."""
         wake = self._wakeup
         if wake is None:
-            rsock, wsock = socket.socketpair()
+            try:
+                rsock, wsock = socket.socketpair()
+            except OSError:  # no fd left (EMFILE): run all the same, only Ctrl-C may come late
+                return _uv_run(lp, mode)
             rsock.setblocking(False)
             wsock.setblocking(False)
             wake = self._wakeup = (rsock, wsock)

@@ -62,6 +62,15 @@ static void uvffi__process_exit_cb(uv_process_t *p, int64_t exit_status, int ter
 
 static void uvffi__process_failed_cb(uv_handle_t *handle) { free(UVFFI_OF(handle)); }
 
+typedef struct { uv_handle_t *target; int found; } uvffi_process_find_t;
+
+static void uvffi__process_find_cb(uv_handle_t *handle, void *arg)
+{
+    uvffi_process_find_t *f = (uvffi_process_find_t *)arg;
+    if (handle == f->target)
+        f->found = 1;
+}
+
 static int uvffi__process_init(uvffi_loop_t *lp, uvffi_handle_t *h, long arg)
 {
     uv_process_options_t *options = (uv_process_options_t *)(intptr_t)arg;
@@ -72,6 +81,26 @@ static int uvffi__process_init(uvffi_loop_t *lp, uvffi_handle_t *h, long arg)
     options->exit_cb = uvffi__process_exit_cb;
     err = uv_spawn(lp->loop, p, options);
     if (err) {
+        /* uv_spawn fails in two ways. The exec failing in the child (UV_ENOENT,
+         * UV_EACCES, ...) returns with the handle in the loop's handle queue.
+         * Failing before or around the fork (a stdio entry it cannot set up: a
+         * CREATE_PIPE stream that is not a Pipe, an INHERIT_STREAM stream without
+         * an fd; ENOMEM) jumps to its error label, which unlinks the handle from
+         * that queue but leaves the node's pointers at its old neighbours; the
+         * uv_close below would unlink it a second time in uv__finish_close, through
+         * those stale pointers, and corrupt the queue (uv_walk then loops forever:
+         * loop.handles and loop.close() hang). So the node is made a queue of its
+         * own first when the handle is no longer in the loop's queue (both
+         * versions' handle_queue are two pointers, next then prev). uv_close is
+         * still needed: after a successful fork the handle may be started and in
+         * the loop's process queue, which uv__process_close leaves. */
+        uvffi_process_find_t f = {(uv_handle_t *)p, 0};
+        uv_walk(lp->loop, uvffi__process_find_cb, &f);
+        if (!f.found) {
+            void **q = (void **)&p->handle_queue;
+            q[0] = q;
+            q[1] = q;
+        }
         p->data = h;
         uv_close((uv_handle_t *)p, uvffi__process_failed_cb);
     }

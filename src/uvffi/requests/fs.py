@@ -58,13 +58,23 @@ class FSRequest(Request):
         """On the loop thread: the result (or the error), then the callback."""
         uvreq = ffi.cast("uv_fs_t *", lib.uvffi_req_uv(self._req))
         finish = self._finish_fn
+        # What the request pinned lives until it is cleaned up below: readdir's cleanup
+        # reads the uv_dir_t and its dirents array (to free the names libuv allocated),
+        # both owned by Python objects that a collected Dir or closure would free first
+        # (ASan: use-after-free when C's cleanup ran after this method had dropped them).
+        # C cleans up again after _done: uv_fs_req_cleanup is idempotent.
+        pinned = self._pinned
         self._finish()
         self._finish_fn = None
         self._loop._requests.discard(self)
-        if status < 0:
-            self.error = status
-        elif finish is not None:
-            self.result = finish(uvreq)
+        try:
+            if status < 0:
+                self.error = status
+            elif finish is not None:
+                self.result = finish(uvreq)
+        finally:
+            lib.uv_fs_req_cleanup(uvreq)
+            del pinned, finish
         cb = self._callback
         self._callback = None
         if cb is not None:
