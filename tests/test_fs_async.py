@@ -277,9 +277,6 @@ def test_request_dropped_still_calls_back(loop, f):
 
 
 def test_write_buffer_is_pinned_until_done(loop, tmp_path):
-    if uvffi._core.PYPY:
-        pytest.skip("PyPy's ffi.from_buffer does not lock a bytearray against resizing: fs writes must "
-                    "copy there as stream writes do (open, see the closing note of issue 13)")
     p = tmp_path / "w"
     fd = os.open(str(p), os.O_RDWR | os.O_CREAT, 0o644)
     data = bytearray(b"z" * 65536)
