@@ -115,7 +115,8 @@ def test_ctrl_c_at_a_hooks_first_line_still_closes_and_stops(loop):
     timer = uvffi.Timer(loop)
     keep, loop_keep = ffi.new_handle(timer), ffi.new_handle(loop)  # what C holds on PyPy
     value, pyloop = int(ffi.cast("uintptr_t", keep)), int(ffi.cast("uintptr_t", loop_keep))
-    _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_keep, pyloop, value))
+    h = int(ffi.cast("uintptr_t", timer._ptr)) if PYPY else 0  # 0: unchecked (CPython registers none)
+    _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_keep, pyloop, value, h))
     assert loop._kept[value] is timer
     assert loop._pending_exc.__class__ is KeyboardInterrupt  # routed: the loop stops, run() re-raises
     loop._pending_exc = None

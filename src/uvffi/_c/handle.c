@@ -10,6 +10,10 @@ uvffi_handle_t *uvffi_handle_new(uvffi_loop_t *lp, int kind, uintptr_t self, lon
 int uvffi_handle_stop(uvffi_handle_t *h);
 int uvffi_handle_close(uvffi_handle_t *h);
 void uvffi_handle_abandon(uvffi_handle_t *h);
+int uvffi_handle_bound(uvffi_handle_t *h);
+void *uvffi_handle_owner(uvffi_handle_t *h);
+void uvffi_owner_drop(void *owner);
+void uvffi_handle_disown(uvffi_handle_t *h);
 int uvffi_handle_set_ref(uvffi_handle_t *h, int ref);
 int uvffi_handle_active(uvffi_handle_t *h);
 int uvffi_handle_has_ref(uvffi_handle_t *h);
@@ -34,6 +38,39 @@ static void uvffi__signals_restore(void);
 
 /* module.c: the kind table. */
 static const uvffi_kind_t *uvffi__kind_at(int index);
+
+#if UVFFI_PYPY
+/* PyPy: a handle's Python object holds its owner through ffi.gc, whose finaliser
+ * (uvffi_owner_drop) is C and runs no bytecode: no signal handler can split it, as
+ * one could split a __del__. C clears `h` when libuv has closed the handle; the
+ * finaliser abandons the handle only if it is still open. */
+struct uvffi_owner_s {
+    uvffi_handle_t *h;
+};
+static uv_once_t uvffi__owner_once = UV_ONCE_INIT;
+static uv_mutex_t uvffi__owner_mutex; /* owner->h and h->owner: the GC's thread meets the loop's */
+
+static void uvffi__owner_init(void)
+{
+    if (uv_mutex_init(&uvffi__owner_mutex))
+        abort();
+}
+
+/* The close callback: the owner outlives the handle and must not reach its memory. */
+static void uvffi__owner_clear(uvffi_handle_t *h)
+{
+    uv_mutex_lock(&uvffi__owner_mutex);
+    if (h->owner != NULL)
+        h->owner->h = NULL;
+    h->owner = NULL;
+    uv_mutex_unlock(&uvffi__owner_mutex);
+}
+/* Until the object is bound, C keeps it: the keep hook could not yet tell it is h's. */
+#define UVFFI_BOUND(h) ((h)->bound)
+#else
+#define uvffi__owner_clear(h) ((void)(h))
+#define UVFFI_BOUND(h) 1
+#endif
 
 /* Allocate and initialise a handle of kind `index`; self is the Python object. */
 static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t self, long arg, int held)
@@ -61,8 +98,22 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t 
     }
     h->lp = lp;
     h->kind = kind;
+#if UVFFI_PYPY
+    uv_once(&uvffi__owner_once, uvffi__owner_init);
+    h->owner = malloc(sizeof *h->owner);
+    if (h->owner == NULL) {
+        free(h);
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    h->owner->h = h;
+#endif
     *err = kind->init(lp, h, arg);
     if (*err) {
+#if UVFFI_PYPY
+        free(h->owner);
+        h->owner = NULL;
+#endif
         /* A kind whose init leaves an initialised handle behind (a failed
          * uv_spawn) closed it: its close callback frees the memory. */
         if (!uv_is_closing(&h->uv.handle))
@@ -72,8 +123,12 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t 
     h->uv.handle.data = h;
     h->self = self;
     uvffi__hobj_bind(h);
-    if (kind->born_active)
-        WITH_GIL(held, uvffi__keep(h));
+    /* PyPy: the Python object stores the pointer and registers only after this
+     * returns, and a signal handler can raise in between; kept from birth (until
+     * uvffi_handle_bound), the object then still outlives the handle: no stale
+     * cffi handle in self. */
+    if (kind->born_active || UVFFI_PYPY)
+        WITH_GIL(held, uvffi__keep_new(h));
     return h;
 }
 
@@ -83,8 +138,20 @@ static void uvffi__sync_keep(uvffi_handle_t *h, int held)
     int active = uv_is_active(&h->uv.handle);
     if (active && !h->kept)
         WITH_GIL(held, uvffi__keep(h));
-    else if (!active && h->kept && !uv_is_closing(&h->uv.handle))
+    else if (!active && h->kept && !uv_is_closing(&h->uv.handle) && UVFFI_BOUND(h))
         WITH_GIL(held, uvffi__release(h));
+}
+
+/* PyPy: the Python object holds its pointer, its owner and its registration
+ * now (uvffi._core.pypy.bind_handle): keep it alive only while active. */
+static int uvffi__handle_bound(uvffi_handle_t *h)
+{
+    UVFFI_GUARD(h, NULL)
+#if UVFFI_PYPY
+    h->bound = 1;
+#endif
+    uvffi__sync_keep(h, 1);
+    return 0;
 }
 
 /* The close callback: the bookkeeping C must do (C storage, CPython) or
@@ -94,6 +161,7 @@ static void uvffi__close_cb(uv_handle_t *handle)
     uvffi_handle_t *h = UVFFI_OF(handle);
     uvffi_loop_t *lp = h->lp;
     uintptr_t self = h->self;
+    uvffi__owner_clear(h);
     if (self == 0) {  /* abandoned: the Python object is gone */
         free(h);
         return;
@@ -196,6 +264,44 @@ static int uvffi__locked_handle_set_ref(uvffi_handle_t *h, int ref)
 UVFFI_SERIALISED(uvffi_handle_t *, uvffi_handle_new, (uvffi_loop_t *lp, int kind, uintptr_t self, long arg),
                  uvffi__handle_new(lp, kind, self, arg, 1))
 UVFFI_SERIALISED(int, uvffi_handle_stop, (uvffi_handle_t *h), uvffi__handle_stop(h, NULL, 1))
+UVFFI_SERIALISED(int, uvffi_handle_bound, (uvffi_handle_t *h), uvffi__handle_bound(h))
+
+void *uvffi_handle_owner(uvffi_handle_t *h)
+{
+#if UVFFI_PYPY
+    return h->owner;
+#else
+    (void)h;
+    return NULL;
+#endif
+}
+
+/* PyPy: the Python object is gone (its ffi.gc finaliser, from any thread). */
+void uvffi_owner_drop(void *owner)
+{
+#if UVFFI_PYPY
+    struct uvffi_owner_s *o = owner;
+    uvffi_handle_t *h;
+    uv_mutex_lock(&uvffi__owner_mutex);
+    h = o->h;
+    if (h != NULL) {
+        h->owner = NULL;
+        uvffi_handle_abandon(h);
+    }
+    uv_mutex_unlock(&uvffi__owner_mutex);
+    free(o);
+#else
+    (void)owner;
+#endif
+}
+/* PyPy, from the keep hook (GIL held, inside a C call): self no longer names
+ * h's object (trampoline.c's uvffi__keep). Not serialised: its caller is. */
+void uvffi_handle_disown(uvffi_handle_t *h)
+{
+    h->self = 0;
+    uvffi__owner_clear(h);
+}
+
 UVFFI_SERIALISED(int, uvffi_handle_close, (uvffi_handle_t *h), uvffi__handle_close(h, 1))
 UVFFI_SERIALISED(int, uvffi_handle_set_ref, (uvffi_handle_t *h, int ref), uvffi__locked_handle_set_ref(h, ref))
 

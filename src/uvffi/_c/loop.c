@@ -528,7 +528,7 @@ static void uvffi__walk_cb(uv_handle_t *handle, void *arg)
     if (h == NULL || h->self == 0)
         return;
 #if UVFFI_PYPY
-    _uvffi_py_walk(list, h->self);
+    _uvffi_py_walk(list, h->self, (uintptr_t)h);
 #else
     PyList_Append((PyObject *)list, (PyObject *)h->self);
 #endif

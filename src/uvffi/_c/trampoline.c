@@ -12,12 +12,12 @@ int uvffi_set_hook(int which, uintptr_t fn);
 int uvffi_is_pypy(void);
 extern "Python" void _uvffi_py_call(uintptr_t self, long a, long b);
 extern "Python" void _uvffi_py_closed(uintptr_t self);
-extern "Python" void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self);
+extern "Python" void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
 extern "Python" void _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 extern "Python" void _uvffi_py_work(uintptr_t self);
 extern "Python" void _uvffi_py_done(uintptr_t self, int status);
 extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
-extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
 extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
 */
@@ -27,16 +27,16 @@ extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
 /* extern "Python" hooks, defined by cffi from the @cdef block above */
 static void _uvffi_py_call(uintptr_t self, long a, long b);
 static void _uvffi_py_closed(uintptr_t self);
-static void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self);
+static void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
 static void _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 static void _uvffi_py_work(uintptr_t self);
 static void _uvffi_py_done(uintptr_t self, int status);
 static void _uvffi_py_signals(uintptr_t pyloop);
-static void _uvffi_py_walk(uintptr_t list, uintptr_t self);
+static void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 static void _uvffi_py_ticks(uintptr_t pyloop);
 static void _uvffi_py_threadsafe(uintptr_t pyloop);
 
-#define uvffi__obj_keep(lp, o) _uvffi_py_keep((lp)->pyloop, (o))
+#define uvffi__obj_keep(lp, o) _uvffi_py_keep((lp)->pyloop, (o), 0)
 #define uvffi__obj_release(lp, o) _uvffi_py_release((lp)->pyloop, (o))
 
 #else /* CPython */
@@ -153,7 +153,24 @@ static void uvffi__kept_unlink(uvffi_handle_t *h)
     h->kept_prev = h->kept_next = NULL;
 }
 
-static void uvffi__keep(uvffi_handle_t *h) { uvffi__kept_link(h); uvffi__obj_keep(h->lp, h->self); }
+/* Keep a new handle's object: it is alive (its __init__ is running). */
+static void uvffi__keep_new(uvffi_handle_t *h) { uvffi__kept_link(h); uvffi__obj_keep(h->lp, h->self); }
+
+#if UVFFI_PYPY
+/* Keep the object of a handle C did not hold. PyPy's cffi handles are indices
+ * into a weak table, reused once their object is gone, and a handle's object
+ * dies before its finaliser (handle.c's owner) abandons it: self may name a
+ * dead object, or another one. The hook keeps the object only if it is h's,
+ * and otherwise disowns h (self = 0: C frees it when it closes). */
+static void uvffi__keep(uvffi_handle_t *h)
+{
+    _uvffi_py_keep(h->lp->pyloop, h->self, (uintptr_t)h);
+    if (h->self != 0)
+        uvffi__kept_link(h);
+}
+#else
+#define uvffi__keep uvffi__keep_new
+#endif
 static void uvffi__release(uvffi_handle_t *h) { uvffi__kept_unlink(h); uvffi__obj_release(h->lp, h->self); }
 
 /* Next-tick callbacks (uvffi.scheduler.next_tick) run right after the callback

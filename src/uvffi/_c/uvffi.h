@@ -117,6 +117,10 @@ struct uvffi_handle_s {
     int cstorage;             /* CPython: self is a HandleStorage (its slots are read directly) */
     uvffi_handle_t *next_dead;
     uvffi_handle_t *kept_prev, *kept_next; /* the loop's list of kept handles (GIL held) */
+#if UVFFI_PYPY
+    struct uvffi_owner_s *owner; /* what the Python object's finaliser hands back (handle.c) */
+    int bound;                /* the Python object is registered: the keep-alive may end */
+#endif
     union {                   /* the first bytes of uv_handle_size(kind->type) */
         uv_handle_t handle;
         max_align_t align_;

@@ -176,6 +176,25 @@ static PyObject *uvffi__take_attr(PyObject *o, const char *name)
         Py_CLEAR(v);
     return v;
 }
+
+/* The callback in a box of _core/once.py ([cb] or []), emptying it: a new
+ * reference, or NULL (no error). */
+static PyObject *uvffi__take_boxed(PyObject *o, const char *name)
+{
+    PyObject *box = PyObject_GetAttrString(o, name), *v = NULL;
+    if (box == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (PyList_CheckExact(box) && PyList_GET_SIZE(box) == 1) {
+        v = PyList_GET_ITEM(box, 0);
+        Py_INCREF(v);
+    }
+    if (PyList_CheckExact(box) && PyList_SetSlice(box, 0, PyList_GET_SIZE(box), NULL) < 0)
+        PyErr_Clear();
+    Py_DECREF(box);
+    return v;
+}
 #endif
 
 /* WorkRequest._done, GIL held: work_cb's exception to the loop's router, then
@@ -189,7 +208,7 @@ static void uvffi__work_done(uvffi_req_t *r, int status)
     PyObject *self = (PyObject *)r->self, *exc, *cb, *work, *arg, *res;
     uvffi__req_forget(self);
     exc = uvffi__take_attr(self, "_exc");
-    cb = uvffi__take_attr(self, "_done_cb");
+    cb = uvffi__take_boxed(self, "_done_box");
     work = uvffi__take_attr(self, "_work_cb");
     Py_XDECREF(work);
     if (exc != NULL) {

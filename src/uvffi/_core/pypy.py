@@ -24,8 +24,9 @@ import sys
 import traceback
 from types import TracebackType
 from typing import Any, Optional
+from weakref import WeakValueDictionary
 
-from .native import ffi
+from .native import ffi, lib
 from .storage import closed_by_libuv
 from .trampoline import hooks, on_error
 
@@ -33,6 +34,7 @@ __all__: list = []
 
 _cast = ffi.cast
 _from_handle = ffi.from_handle
+_disown = lib.uvffi_handle_disown
 
 
 def _resolve(value: int) -> Any:
@@ -54,12 +56,54 @@ def _keep(loop: Any, value: int, obj: Any) -> None:
     loop._kept[value] = obj
 
 
+_live: "WeakValueDictionary[int, Any]" = WeakValueDictionary()
+"""Each bound handle's object by its C handle's address: what C may ask about a
+handle it does not keep, whose object may be gone (see :func:`bind_handle`)."""
+
+
+def bind_handle(obj: Any, ptr: Any) -> None:
+    """``Handle.__init__`` on PyPy, once ``obj._ptr`` is ``ptr``. A dropped handle's
+    object dies before its finaliser (``ffi.gc``, C: no signal handler can split it)
+    abandons the C handle, and a dead object's cffi handle is freed memory: so C
+    asks :data:`_live` before it reaches an object it does not keep. Until
+    ``uvffi_handle_bound``, C keeps the object (a signal may end this early)."""
+    _live[int(_cast("uintptr_t", ptr))] = obj
+    obj._owner = ffi.gc(lib.uvffi_handle_owner(ptr), lib.uvffi_owner_drop)
+    lib.uvffi_handle_bound(ptr)
+
+
+def _object_of(h: int) -> Any:
+    """The live object of C handle ``h`` (an address), or None."""
+    obj = _live.get(h)
+    ptr = getattr(obj, "_ptr", None)  # a closed object's is None; h may be a new handle's
+    return obj if ptr is not None and int(_cast("uintptr_t", ptr)) == h else None
+
+
+def _keep_handle(loop: Any, value: int, h: int) -> None:
+    """The keep hook's work (idempotent): keep the object of C handle ``h``, or, if it is
+    gone, disown ``h`` in C (value 0 is a request or a new handle: alive, kept as is)."""
+    if not h:
+        _keep(loop, value, _resolve(value))
+        return
+    obj = _object_of(h)
+    if obj is None:
+        _disown(_cast("uvffi_handle_t *", h))
+    else:
+        _keep(loop, value, obj)
+
+
 def _unkeep(loop: Any, value: int) -> None:
-    """C dropped its reference. An emptied dict is replaced: PyPy 7.3.11's dict was
-    seen to keep deleted values reachable."""
+    """C dropped its reference: for a request, after libuv's cleanup of it, so its
+    pinned buffers go too (CPython's ``req.c`` drops them at the same point). An
+    emptied dict is replaced: PyPy 7.3.11's dict was seen to keep deleted values
+    reachable."""
     kept = loop._kept
-    if kept.pop(value, None) is not None and not kept:
-        loop._kept = {}
+    obj = kept.pop(value, None)
+    if obj is not None:
+        if getattr(obj, "_pinned", None) is not None:
+            obj._pinned = None
+        if not kept:
+            loop._kept = {}
 
 
 def _route(source: Any, exc: BaseException) -> None:
@@ -101,14 +145,14 @@ def _onerror(exc_type: Optional[type], exc: Optional[BaseException], tb: Optiona
 def _finish(code: Any, obj: Any, loop: Any, args: dict) -> None:
     """Do what an interrupted hook must have done for C's bookkeeping (each step idempotent):
     C frees a closed handle's memory and a finished request right after these hooks return."""
-    if code is _uvffi_py_keep.__code__ and obj is not None and loop is not None:
-        _keep(loop, args["self"], obj)
+    if code is _uvffi_py_keep.__code__ and loop is not None:
+        _keep_handle(loop, args["self"], args["h"])
     elif code is _uvffi_py_release.__code__ and loop is not None:
         _unkeep(loop, args["self"])
     elif code is _uvffi_py_closed.__code__ and obj is not None and getattr(obj, "_ptr", None) is not None:
         closed_by_libuv(obj)
-    elif code is _uvffi_py_done.__code__ and obj is not None and getattr(obj, "_req", None) is not None:
-        obj._done(args["status"])
+    elif code is _uvffi_py_done.__code__ and obj is not None:
+        obj._salvage(args["status"])
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -134,9 +178,10 @@ def _uvffi_py_closed(self: int) -> None:
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_keep(pyloop: int, self: int) -> None:
-    """C now holds a reference to the object: keep it alive (C keeps each object once)."""
-    _keep(_resolve(pyloop), self, _resolve(self))
+def _uvffi_py_keep(pyloop: int, self: int, h: int) -> None:
+    """C now holds a reference to the object: keep it alive (C keeps each object once).
+    ``h`` is the C handle's address, or 0 for a request or a new handle."""
+    _keep_handle(_resolve(pyloop), self, h)
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -161,8 +206,11 @@ def _uvffi_py_done(self: int, status: int) -> None:
     request = _resolve(self)
     try:
         request._done(status)
-    except BaseException as exc:  # noqa: BLE001
-        _route(request, exc)
+    except BaseException as exc:  # noqa: BLE001 - e.g. Ctrl-C landing before the user's callback
+        try:
+            request._salvage(status)
+        finally:
+            _route(request, exc)
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -178,9 +226,11 @@ def _uvffi_py_signals(pyloop: int) -> None:
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_walk(list_: int, self: int) -> None:
-    """uv_walk met a uvffi handle: append it to the list."""
-    _resolve(list_).append(_resolve(self))
+def _uvffi_py_walk(list_: int, self: int, h: int) -> None:
+    """uv_walk met a uvffi handle: append its object to the list, if it is alive."""
+    obj = _object_of(h)
+    if obj is not None:
+        _resolve(list_).append(obj)
 
 
 def _loop_hook(name: str, pyloop: int) -> None:

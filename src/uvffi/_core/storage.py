@@ -3,37 +3,32 @@
 On CPython it is C struct slots (``HandleStorage`` and ``LoopStorage`` of
 ``_c/bases.c``): the close callback's bookkeeping and the finaliser are C there,
 out of reach of Python code. On PyPy (whose JIT makes attributes cheap) it is the
-plain classes below, with the same attributes and the same two duties in Python:
-:func:`closed_by_libuv` and ``__del__``.
+plain classes below, with the same attributes; the close bookkeeping is
+:func:`closed_by_libuv`, and the finaliser is C reached through ``ffi.gc``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
-from .native import C, lib
+from .native import C
 
 __all__ = ["HandleStorage", "LoopStorage", "closed_by_libuv"]
 
 
 class PyHandleStorage:
     """A handle's state as Python attributes (PyPy). Defaults are class
-    attributes: fewer instance writes per handle created."""
+    attributes: fewer instance writes per handle created. ``_owner`` tells C that
+    the object is gone: an ``ffi.gc`` object whose finaliser is C
+    (``uvffi_owner_drop``), which no signal handler can interrupt as it could a
+    ``__del__``."""
 
     _callback: Optional[Callable[..., Any]] = None
     _close_cb: Optional[Callable[[Any], Any]] = None
     _closed: bool = False
     _ptr: Any = None
+    _owner: Any = None
     _loop: Any = None
-
-    def __del__(self) -> None:
-        ptr = self._ptr  # a class default: set even if __init__ failed early
-        if ptr is not None and not self._closed:
-            self._ptr = None
-            try:
-                lib.uvffi_handle_abandon(ptr)
-            except Exception:  # interpreter shutdown
-                pass
 
 
 class PyLoopStorage:

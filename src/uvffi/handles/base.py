@@ -33,11 +33,18 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar, Optional, Type
 
-from .._core import HandleStorage, lib, ref
+from .._core import PYPY, HandleStorage, lib, ref
 from ..error import HandleClosedError, HandleError, LoopClosedError, UVError, raise_for
 from ..loop import Loop
 
+if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
+    from .._core.pypy import bind_handle
+
 __all__ = ["Handle"]
+
+
+_STORAGE_DEL: Optional[Callable[[Any], None]] = getattr(HandleStorage, "__del__", None)
+"""The storage's finaliser, which a subclass's ``__del__`` is wrapped to call (CPython)."""
 
 
 class Handle(HandleStorage):
@@ -75,18 +82,21 @@ class Handle(HandleStorage):
         # storage's finaliser is what tells C the object is gone. A subclass whose
         # own __del__ forgot super().__del__() would leave C with a dangling
         # pointer: wrap such a __del__ so that the storage's runs after it,
-        # whatever it does (the storage's finaliser is idempotent).
+        # whatever it does (the storage's finaliser is idempotent). On PyPy the
+        # finaliser is not a __del__ (_core/pypy.py's bind_handle): nothing to wrap.
         super().__init_subclass__(**kwargs)
         user_del = cls.__dict__.get("__del__")
-        if user_del is not None and not getattr(user_del, "_uvffi_wrapped", False):
-            def __del__(self: Any, _user_del: Callable[[Any], None] = user_del) -> None:
+        storage_del = _STORAGE_DEL
+        if user_del is not None and storage_del is not None and not getattr(user_del, "_uvffi_wrapped", False):
+            def __del__(self: Any, _user_del: Callable[[Any], None] = user_del,
+                        _storage_del: Callable[[Any], None] = storage_del) -> None:
                 try:
                     _user_del(self)
                 finally:
-                    HandleStorage.__del__(self)
+                    _storage_del(self)
 
             __del__._uvffi_wrapped = True  # type: ignore[attr-defined]
-            cls.__del__ = __del__  # type: ignore[method-assign]
+            setattr(cls, "__del__", __del__)  # noqa: B010 - mypy knows no __del__ on the storage
 
     def __init__(self, loop: Loop, *, _arg: int = 0) -> None:
         """Create the libuv handle on ``loop``."""
@@ -105,6 +115,8 @@ class Handle(HandleStorage):
             raise_for(lib.uvffi_last_error(), self._error)
         self._loop = loop
         self._ptr = ptr
+        if PYPY:
+            bind_handle(self, ptr)
 
     @property
     def loop(self) -> Loop:

@@ -13,7 +13,8 @@ For authors of a request kind (the C side is ``_c/req.c``):
   A kind's ``_done`` starts with :meth:`Request._finish` (the same, for PyPy),
   then reads what it needs and calls the user's callback. A kind whose user
   callback must survive a signal landing in ``_done`` does its completion in C,
-  as ``_c/work.c`` does for work; a kind that uses libuv's thread pool calls
+  as ``_c/work.c`` does for work (and on PyPy calls the callback through
+  :func:`uvffi._core.once.call_once` and overrides :meth:`Request._salvage`); a kind that uses libuv's thread pool calls
   ``uvffi__pool_ready()`` before its first submission (libuv aborts if it cannot
   create the pool's threads).
 - Objects libuv reads while the request is in flight (write buffers) are kept
@@ -73,3 +74,12 @@ class Request:
     def _done(self, status: int) -> None:  # pragma: no cover - every kind overrides it
         """On the loop thread, once: the request finished with ``status``."""
         self._finish()
+
+    def _salvage(self, status: int) -> None:
+        """PyPy: a signal handler raised inside the done hook, somewhere before or in
+        :meth:`_done`. Do what ``_done`` has not done yet; the user's callback runs at
+        most once. The default completes a request whose ``_done`` had not begun; a kind
+        whose callback must not be lost later in ``_done`` overrides this (work does,
+        with :mod:`uvffi._core.once`)."""
+        if self._req is not None:
+            self._done(status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .._core import lib, ref
+from .._core.once import box, call_once
 from ..error import LoopClosedError, ThreadError, raise_for
 from .base import Request
 
@@ -49,7 +50,7 @@ class WorkRequest(Request):
             raise LoopClosedError("the loop is closed")
         self._loop = loop
         self._work_cb = work_cb
-        self._done_cb = done_cb
+        self._done_box = box(done_cb)  # taken by C (CPython) or call_once (PyPy)
         self._exc: Optional[BaseException] = None
         req = lib.uvffi_work_queue(loop._lp, ref(self))
         if not req:
@@ -67,11 +68,18 @@ class WorkRequest(Request):
         """On the loop thread: report work_cb's exception, then call done_cb (PyPy;
         CPython's C core does the same steps, ``_c/work.c``)."""
         self._finish()
+        self._work_cb = None  # type: ignore[assignment]
         exc = self._exc
         if exc is not None:
             self._exc = None
             self._loop._handle_error(exc)
-        done = self._done_cb
-        self._work_cb = self._done_cb = None  # type: ignore[assignment]
-        if done is not None:
-            done(status if status < 0 else None)
+        call_once(self._done_box, status if status < 0 else None)
+
+    def _salvage(self, status: int) -> None:
+        """A signal interrupted :meth:`_done` (PyPy): done_cb runs if it has not been
+        entered, then work_cb's exception is reported if it was not yet."""
+        self._finish()
+        call_once(self._done_box, status if status < 0 else None)
+        exc, self._exc = self._exc, None
+        if exc is not None:
+            self._loop._handle_error(exc)

@@ -1,0 +1,35 @@
+"""Calling a callback exactly once when a signal handler may raise at any bytecode.
+
+A done callback that must run exactly once cannot be guarded by a flag in Python:
+``flag = True; cb(arg)`` loses the call if a ``KeyboardInterrupt`` lands between
+the two statements, and ``cb(arg); flag = True`` repeats it if one lands after the
+call. On CPython the C core makes such calls (``_c/work.c``). On PyPy the taking
+and the calling happen inside one call of built-in functions, which run no
+bytecode of their own, so no signal handler can run between them: the callback
+either is still in its box (not called; the caller may try again) or has been
+entered.
+
+A box is ``[callback]`` (``[]`` when there is no callback); it is empty once taken.
+Only built-ins that run no bytecode on PyPy serve: ``iter(callable, sentinel)`` is a
+generator written in Python there, so ``map(box.pop, (0,))`` takes the callback.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from typing import Any, Callable, List, Optional
+
+__all__ = ["box", "call_once"]
+
+
+def box(callback: Optional[Callable[[Any], Any]]) -> List[Any]:
+    """A box holding ``callback`` for :func:`call_once`."""
+    return [] if callback is None else [callback]
+
+
+def call_once(b: List[Any], arg: Any) -> None:
+    """Take the callback out of box ``b`` and call it with ``arg``; nothing if the box
+    is empty. ``map(b.pop, (0,))`` takes the callback, ``map(map, ...)`` pairs it
+    with ``(arg,)`` and ``map(list, ...)`` makes the call: all built-ins."""
+    if b:
+        list(map(list, map(map, map(b.pop, (0,)), repeat((arg,)))))
