@@ -48,6 +48,15 @@ def test_stat_has_pyuv_fields_and_matches_os(loop, f):
     assert abs(st.st_mtime - o.st_mtime) < 1e-6
 
 
+def test_stat_agrees_with_os_stat_on_every_field(loop, f):
+    st, o = fs.stat(loop, str(f)), os.stat(str(f))
+    for name in ("st_mode", "st_ino", "st_dev", "st_nlink", "st_uid", "st_gid", "st_size", "st_blksize",
+                 "st_blocks", "st_rdev"):
+        assert getattr(st, name) == getattr(o, name), name
+    for name in ("st_atime", "st_mtime", "st_ctime"):
+        assert getattr(st, name) == pytest.approx(getattr(o, name), abs=1e-6), name
+
+
 def test_stat_float_times_switch(loop, f):
     assert fs.stat_float_times() is True
     fs.stat_float_times(False)

@@ -199,12 +199,39 @@ def test_try_write_on_a_full_socket_raises_eagain(loop: uvffi.Loop) -> None:
     assert info.value.args[0] == errno.UV_EAGAIN
 
 
-def test_write_returns_a_pending_request(loop: uvffi.Loop) -> None:
+def test_write_with_a_callback_returns_a_pending_request_for_the_stream(loop: uvffi.Loop) -> None:
     a, b = pair(loop)
-    req = a.write(b"x")
-    assert isinstance(req, uvffi.WriteRequest) and req.handle is a
+    req = a.write(b"x", lambda h, e: None)
+    assert isinstance(req, uvffi.WriteRequest) and req.pending and req.handle is a
     loop.run()
+    assert not req.pending and req.handle is None
+
+
+def test_write_of_bytes_the_kernel_takes_at_once_returns_a_finished_request(loop: uvffi.Loop) -> None:
+    a, b = pair(loop)
+    req = a.write(b"hello")
+    assert isinstance(req, uvffi.WriteRequest)
+    assert not req.pending and req.handle is None and req.loop is loop and req.cancel() is False
+    assert a.write_queue_size == 0
+    assert read_all(loop, b, 5) == b"hello"
+
+
+def test_write_of_bytes_queues_only_what_the_kernel_did_not_take(loop: uvffi.Loop) -> None:
+    a, b = pair(loop)
+    data = bytes(range(256)) * 4096 * 8  # 8 MiB: more than a socket buffer holds
+    req = a.write(data)
+    assert req.pending and 0 < a.write_queue_size < len(data)
+    assert read_all(loop, b, len(data)) == data
     assert not req.pending
+
+
+def test_write_of_bytes_after_queued_writes_keeps_their_order(loop: uvffi.Loop) -> None:
+    a, b = pair(loop)
+    big = b"a" * (8 << 20)
+    a.write(big)
+    assert a.write_queue_size > 0  # the next write must not overtake it
+    a.write(b"z")
+    assert read_all(loop, b, len(big) + 1) == big + b"z"
 
 
 def test_write_callback_exception_goes_to_the_excepthook(loop: uvffi.Loop) -> None:

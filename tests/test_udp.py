@@ -56,6 +56,29 @@ def test_datagram_arrives_with_the_senders_address(loop):
     assert got == [(sender, 0, b"ping", None)]
 
 
+def test_bytes_datagram_without_callback_the_socket_takes_is_not_queued(loop):
+    rx, tx = bound(loop), bound(loop)
+    got = receive(loop, rx, count=3)
+    for i in range(3):
+        tx.send(rx.getsockname(), b"%d" % i)
+        assert tx.send_queue_count == 0 and tx.send_queue_size == 0  # sent now, no request
+    tx.close()
+    loop.run()
+    assert [d for _, _, d, _ in got] == [b"0", b"1", b"2"]
+
+
+def test_a_cached_address_does_not_admit_a_bad_port_type(loop):
+    tx = bound(loop)
+    tx.send(("127.0.0.1", 9), b"x")
+    tx.send(("127.0.0.1", 1), b"x")
+    with pytest.raises(TypeError):
+        tx.send(("127.0.0.1", 9.0), b"x")  # equal to ("127.0.0.1", 9) as a dict key
+    with pytest.raises(TypeError):
+        tx.send(("127.0.0.1", True), b"x")  # equal to ("127.0.0.1", 1)
+    tx.close()
+    loop.run()
+
+
 def test_received_data_is_bytes(loop):
     rx, tx = bound(loop), bound(loop)
     got = receive(loop, rx)

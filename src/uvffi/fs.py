@@ -36,6 +36,7 @@ from .handles.fs_event import (
     FSEvent,
 )
 from .handles.fs_poll import FSPoll
+from .loop import Loop as _Loop
 from .requests.fs import FSRequest
 
 __all__ = [
@@ -117,9 +118,7 @@ class StatFSResult(NamedTuple):
 # -- the one place the synchronous and asynchronous paths differ -------------------
 
 def _loop_raw(loop: Any) -> Any:
-    from .loop import Loop
-
-    if not isinstance(loop, Loop):
+    if not isinstance(loop, _Loop):
         raise TypeError(f"loop must be a uvffi.Loop, not {type(loop).__name__}")
     return loop._live_raw()
 
@@ -205,23 +204,26 @@ def stat_float_times(newval: int = -1) -> Optional[bool]:
     return None
 
 
-def _time(ts: Any) -> float:
-    if _float_times:
-        return ts.tv_sec + 1e-9 * ts.tv_nsec
-    return ts.tv_sec
-
-
 def _stat_result(req: Any) -> StatResult:
-    return _stat_of(req.statbuf)
+    return _stat_of(ffi.addressof(req, "statbuf"))
+
+
+# uv_stat_t: twelve uint64_t fields (st_dev first), then four uv_timespec_t of two longs
+_U64P = ffi.typeof("uint64_t *")
+_LONGP = ffi.typeof("long *")
+_ATIM = ffi.offsetof("uv_stat_t", "st_atim") // ffi.sizeof("long")
 
 
 def _stat_of(s: Any) -> StatResult:
-    """A :class:`StatResult` from a ``uv_stat_t`` (a struct or a pointer to one)."""
-    return StatResult(
-        s.st_mode, s.st_ino, s.st_dev, s.st_nlink, s.st_uid, s.st_gid, s.st_size,
-        _time(s.st_atim), _time(s.st_mtim), _time(s.st_ctim), s.st_blksize, s.st_blocks,
-        s.st_rdev, s.st_flags, s.st_gen, _time(s.st_birthtim),
-    )
+    """A :class:`StatResult` from a ``uv_stat_t *``: its fields read in two C calls
+    (``ffi.unpack``) rather than one attribute read each."""
+    u = ffi.unpack(ffi.cast(_U64P, s), 12)  # dev mode nlink uid gid rdev ino size blksize blocks flags gen
+    t = ffi.unpack(ffi.cast(_LONGP, s) + _ATIM, 8)  # (sec, nsec) of atim mtim ctim birthtim
+    if _float_times:
+        at, mt, ct, bt = t[0] + 1e-9 * t[1], t[2] + 1e-9 * t[3], t[4] + 1e-9 * t[5], t[6] + 1e-9 * t[7]
+    else:
+        at, mt, ct, bt = t[0], t[2], t[4], t[6]
+    return StatResult(u[1], u[6], u[0], u[2], u[3], u[4], u[7], at, mt, ct, u[8], u[9], u[5], u[10], u[11], bt)
 
 
 def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:

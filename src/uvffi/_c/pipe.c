@@ -19,7 +19,7 @@ static int uvffi__pipe_init(uvffi_loop_t *lp, uvffi_handle_t *h, long ipc)
     return uv_pipe_init(lp->loop, UVFFI_UV(h, uv_pipe_t), ipc ? 1 : 0);
 }
 
-static const uvffi_kind_t uvffi__kind_pipe = {"pipe", UV_NAMED_PIPE, uvffi__pipe_init, NULL, 0, 1, NULL,
+static const uvffi_kind_t uvffi__kind_pipe = {"pipe", UV_NAMED_PIPE, uvffi__pipe_init, NULL, 0, 1, UVFFI_OPS(uvffi__StreamOps),
                                               uvffi__stream_extra};
 
 #include <sys/un.h>

@@ -25,6 +25,7 @@ int uvffi_stream_read_stop(uvffi_handle_t *h);
 uvffi_req_t *uvffi_stream_write(uvffi_handle_t *h, uintptr_t self, uv_buf_t *bufs, unsigned int n,
                                 uvffi_handle_t *send);
 int uvffi_stream_try_write(uvffi_handle_t *h, uv_buf_t *bufs, unsigned int n);
+int uvffi_stream_write_now(uvffi_handle_t *h, const char *data, size_t len);
 uvffi_req_t *uvffi_stream_shutdown(uvffi_handle_t *h, uintptr_t self);
 int uvffi_stream_set_blocking(uvffi_handle_t *h, int blocking);
 int uvffi_stream_readable(uvffi_handle_t *h);
@@ -37,12 +38,15 @@ int uv_pipe(int fds[2], int read_flags, int write_flags);
 #define UV_NONBLOCK_PIPE ...
 */
 
-#define UVFFI_READ_SIZE 65536
-
+#define UVFFI_READ_SIZE 262144 /* per read callback at most: asyncio reads 256 KiB, uvloop 250 kB */
 
 static const uvffi_rkind_t uvffi__rkind_write = {"write", UV_WRITE, NULL};
 static const uvffi_rkind_t uvffi__rkind_shutdown = {"shutdown", UV_SHUTDOWN, NULL};
 static const uvffi_rkind_t uvffi__rkind_connect = {"connect", UV_CONNECT, NULL};
+
+#if !UVFFI_PYPY
+static PyTypeObject uvffi__StreamOps; /* the kinds of tcp.c, pipe.c and tty.c put it in front */
+#endif
 
 /* Every stream kind's own state. */
 typedef struct {
@@ -263,6 +267,19 @@ static int uvffi__stream_try_write(uvffi_handle_t *h, uv_buf_t *bufs, unsigned i
     return uv_try_write(UVFFI_STREAM(h), bufs, n);
 }
 
+/* The first step of a callback-less write of one buffer (both write paths):
+ * what the kernel takes at once. UV_EAGAIN while writes are queued (libuv
+ * refuses, so order holds) or once the stream is not writable (shut down). */
+static int uvffi__stream_write_now(uvffi_handle_t *h, const char *data, size_t len)
+{
+    uv_buf_t buf;
+    UVFFI_STREAM_GUARD(h)
+    if (len == 0 || len > INT32_MAX || !uv_is_writable(UVFFI_STREAM(h)))
+        return UV_EAGAIN;
+    buf = uv_buf_init((char *)data, (unsigned int)len);
+    return uv_try_write(UVFFI_STREAM(h), &buf, 1);
+}
+
 static uvffi_req_t *uvffi__stream_shutdown(uvffi_handle_t *h, uintptr_t self)
 {
     uvffi_req_t *r;
@@ -297,11 +314,72 @@ UVFFI_SERIALISED(int, uvffi_stream_accept, (uvffi_handle_t *server, uvffi_handle
                  uvffi__stream_accept(server, client))
 UVFFI_SERIALISED(int, uvffi_stream_read_start, (uvffi_handle_t *h, size_t size), uvffi__stream_read_start(h, size))
 UVFFI_SERIALISED(int, uvffi_stream_read_stop, (uvffi_handle_t *h), uvffi__stream_read_stop(h))
+#if !UVFFI_PYPY
+static PyObject *uvffi__s_write;   /* interned "write" */
+static PyObject *uvffi__s_qwrite;  /* interned "_write" */
+
+/* write(data[, None]) when data is one bytes and there is no callback: what the
+ * kernel takes at once goes now (uvffi__stream_write_now); only the rest is
+ * queued, by the Python _write. All written: a WriteRequest already finished (a
+ * callback-less write's state once done: not pending, handle None). Anything
+ * else: the Python write, which does the same steps. */
+static PyObject *uvffi__sops_write(PyObject *o, PyObject *const *a, size_t nargsf, PyObject *kwnames)
+{
+    uvffi__hobj_t *self = (uvffi__hobj_t *)o;
+    uvffi_handle_t *h = self->raw;
+    Py_ssize_t n = PyVectorcall_NARGS(nargsf), len;
+    PyTypeObject *type = (PyTypeObject *)uvffi__written_type;
+    PyObject *req, *view, *rest, *r, *args[4];
+    int w;
+    if (uvffi__s_qwrite == NULL && ((uvffi__s_write = PyUnicode_InternFromString("write")) == NULL ||
+                                    (uvffi__s_qwrite = PyUnicode_InternFromString("_write")) == NULL))
+        return NULL;
+    if (!UVFFI_NOKW(kwnames) || n < 1 || n > 2 || (n == 2 && a[1] != Py_None) || h == NULL || type == NULL ||
+        self->closed != Py_False || !PyBytes_CheckExact(a[0]))
+        return uvffi__call_next(&uvffi__StreamOps, uvffi__s_write, o, a, nargsf, kwnames);
+    len = PyBytes_GET_SIZE(a[0]);
+    w = uvffi__stream_write_now(h, PyBytes_AS_STRING(a[0]), (size_t)len);
+    if (w == len) {
+        req = type->tp_alloc(type, 0);
+        if (req != NULL && PyObject_SetAttr(req, uvffi__s_loop, self->loop) < 0)
+            Py_CLEAR(req);
+        return req;
+    }
+    if (w <= 0)  /* nothing went: the Python write (which raises the errors) */
+        return uvffi__call_next(&uvffi__StreamOps, uvffi__s_write, o, a, nargsf, kwnames);
+    view = PyMemoryView_FromObject(a[0]);
+    if (view == NULL)
+        return NULL;
+    rest = PySequence_GetSlice(view, w, len);
+    Py_DECREF(view);
+    if (rest == NULL)
+        return NULL;
+    args[0] = o;
+    args[1] = rest;
+    args[2] = args[3] = Py_None;
+    r = PyObject_VectorcallMethod(uvffi__s_qwrite, args, 4, NULL);
+    Py_DECREF(rest);
+    return r;
+}
+
+static PyMethodDef uvffi__sops_methods[] = {
+    {"write", (PyCFunction)(void (*)(void))uvffi__sops_write, METH_FASTCALL | METH_KEYWORDS,
+     "write(data, callback=None)\n--\n\n"
+     "Queue ``data`` (a bytes-like object, or a sequence of them written in one go)\n"
+     "for writing; ``callback(handle, error)`` once it is written or failed."},
+    {NULL, NULL, 0, NULL}
+};
+UVFFI_OPS_TYPE(uvffi__StreamOps, "StreamOps", "C methods of uvffi's streams: TCP, Pipe, TTY (CPython).",
+               uvffi__sops_methods)
+#endif
+
 UVFFI_SERIALISED(uvffi_req_t *, uvffi_stream_write,
                  (uvffi_handle_t *h, uintptr_t self, uv_buf_t *bufs, unsigned int n, uvffi_handle_t *send),
                  uvffi__stream_write(h, self, bufs, n, send))
 UVFFI_SERIALISED(int, uvffi_stream_try_write, (uvffi_handle_t *h, uv_buf_t *bufs, unsigned int n),
                  uvffi__stream_try_write(h, bufs, n))
+UVFFI_SERIALISED(int, uvffi_stream_write_now, (uvffi_handle_t *h, const char *data, size_t len),
+                 uvffi__stream_write_now(h, data, len))
 UVFFI_SERIALISED(uvffi_req_t *, uvffi_stream_shutdown, (uvffi_handle_t *h, uintptr_t self),
                  uvffi__stream_shutdown(h, self))
 UVFFI_SERIALISED(int, uvffi_stream_set_blocking, (uvffi_handle_t *h, int blocking),

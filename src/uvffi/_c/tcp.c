@@ -27,7 +27,7 @@ static int uvffi__tcp_init(uvffi_loop_t *lp, uvffi_handle_t *h, long family)
     return uv_tcp_init_ex(lp->loop, UVFFI_UV(h, uv_tcp_t), (unsigned int)family);
 }
 
-static const uvffi_kind_t uvffi__kind_tcp = {"tcp", UV_TCP, uvffi__tcp_init, NULL, 0, 1, NULL,
+static const uvffi_kind_t uvffi__kind_tcp = {"tcp", UV_TCP, uvffi__tcp_init, NULL, 0, 1, UVFFI_OPS(uvffi__StreamOps),
                                              uvffi__stream_extra};
 
 #define UVFFI_TCP(h) UVFFI_UV(h, uv_tcp_t)

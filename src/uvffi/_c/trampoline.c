@@ -46,6 +46,7 @@ static PyObject *uvffi__on_closed; /* f(handle): libuv closed a handle with Pyth
 static PyObject *uvffi__on_ticks;  /* f(loop): runs the loop's next-tick queue */
 static PyObject *uvffi__on_tsafe;  /* f(loop): runs the call_soon_threadsafe batch */
 static PyObject *uvffi__set_wakeup_fd; /* signal.set_wakeup_fd (loop.c calls it, from C) */
+static PyObject *uvffi__written_type; /* WriteRequest: what stream.c's write fast path returns */
 static PyObject *uvffi__s_on_closed; /* interned "_on_closed" */
 static PyObject *uvffi__s_run;       /* interned "_run" */
 static PyObject *uvffi__s_done;      /* interned "_done" */
@@ -288,7 +289,7 @@ int uvffi_set_hook(int which, uintptr_t fn)
 #if !UVFFI_PYPY
     PyObject **slot = which == 0 ? &uvffi__on_error : which == 1 ? &uvffi__on_closed
                     : which == 2 ? &uvffi__on_ticks : which == 3 ? &uvffi__on_tsafe
-                    : which == 4 ? &uvffi__set_wakeup_fd : NULL;
+                    : which == 4 ? &uvffi__set_wakeup_fd : which == 5 ? &uvffi__written_type : NULL;
     if (slot == NULL)
         return UV_EINVAL;
     GIL_ENSURE()

@@ -18,7 +18,7 @@ static int uvffi__tty_init(uvffi_loop_t *lp, uvffi_handle_t *h, long arg)
     return uv_tty_init(lp->loop, UVFFI_UV(h, uv_tty_t), (uv_file)fd, (int)(arg & 1));
 }
 
-static const uvffi_kind_t uvffi__kind_tty = {"tty", UV_TTY, uvffi__tty_init, NULL, 0, 1, NULL,
+static const uvffi_kind_t uvffi__kind_tty = {"tty", UV_TTY, uvffi__tty_init, NULL, 0, 1, UVFFI_OPS(uvffi__StreamOps),
                                              uvffi__stream_extra};
 
 static int uvffi__tty_set_mode(uvffi_handle_t *h, int mode)

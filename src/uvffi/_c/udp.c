@@ -58,6 +58,7 @@ int uvffi_udp_set_multicast_interface(uvffi_handle_t *h, const char *iface);
 int uvffi_udp_send(uvffi_handle_t *h, int rkind, uintptr_t self, const struct sockaddr *addr,
                    const uv_buf_t bufs[], unsigned int nbufs, uvffi_req_t **out);
 int uvffi_udp_try_send(uvffi_handle_t *h, const uv_buf_t bufs[], unsigned int nbufs, const struct sockaddr *addr);
+int uvffi_udp_send_now(uvffi_handle_t *h, const char *data, size_t len, const struct sockaddr *addr);
 int uvffi_udp_try_send2(uvffi_handle_t *h, unsigned int count, uv_buf_t *bufs[], unsigned int nbufs[],
                         struct sockaddr *addrs[], unsigned int flags);
 extern "Python" void _uvffi_py_udp_recv(uintptr_t self, long nread, const char *data, const struct sockaddr *addr,
@@ -309,6 +310,18 @@ static int uvffi__udp_try_send(uvffi_handle_t *h, const uv_buf_t bufs[], unsigne
     return uv_udp_try_send(UVFFI_UV(h, uv_udp_t), bufs, nbufs, addr);
 }
 
+/* A callback-less send of one buffer: the datagram now, if the socket takes it
+ * (libuv refuses while sends are queued: UV_EAGAIN, so order holds). */
+static int uvffi__udp_send_now(uvffi_handle_t *h, const char *data, size_t len, const struct sockaddr *addr)
+{
+    uv_buf_t buf;
+    UVFFI_GUARD(h, &uvffi__kind_udp)
+    if (len > INT32_MAX)
+        return UV_EMSGSIZE;
+    buf = uv_buf_init((char *)data, (unsigned int)len);
+    return uv_udp_try_send(UVFFI_UV(h, uv_udp_t), &buf, 1, addr);
+}
+
 /* libuv >= 1.50: several datagrams in one sendmmsg; UV_ENOSYS on an older libuv. */
 static int uvffi__udp_try_send2(uvffi_handle_t *h, unsigned int count, uv_buf_t *bufs[], unsigned int nbufs[],
                                 struct sockaddr *addrs[], unsigned int flags)
@@ -343,6 +356,9 @@ UVFFI_SERIALISED(int, uvffi_udp_send,
 UVFFI_SERIALISED(int, uvffi_udp_try_send,
                  (uvffi_handle_t *h, const uv_buf_t bufs[], unsigned int nbufs, const struct sockaddr *addr),
                  uvffi__udp_try_send(h, bufs, nbufs, addr))
+UVFFI_SERIALISED(int, uvffi_udp_send_now,
+                 (uvffi_handle_t *h, const char *data, size_t len, const struct sockaddr *addr),
+                 uvffi__udp_send_now(h, data, len, addr))
 UVFFI_SERIALISED(int, uvffi_udp_try_send2,
                  (uvffi_handle_t *h, unsigned int count, uv_buf_t *bufs[], unsigned int nbufs[],
                   struct sockaddr *addrs[], unsigned int flags),

@@ -17,7 +17,7 @@ from .storage import closed_by_libuv
 
 __all__ = ["on_error", "set_hook", "hooks"]
 
-_HOOKS = {"error": 0, "closed": 1, "ticks": 2, "threadsafe": 3, "wakeup": 4}
+_HOOKS = {"error": 0, "closed": 1, "ticks": 2, "threadsafe": 3, "wakeup": 4, "written": 5}
 
 hooks: Dict[str, Callable[..., Any]] = {}
 """name -> function: what C (or PyPy's extern hooks) call for ``error`` (source,

@@ -121,7 +121,8 @@ class Pipe(Stream):
     def write(self, data: Any, callback: DoneCallback = None,
               send_handle: Optional[Handle] = None) -> WriteRequest:
         """Write ``data``; over an IPC pipe, ``send_handle`` (a TCP, Pipe or UDP handle)
-        travels with it. ``callback(handle, error)`` once written."""
+        travels with it. ``callback(handle, error)`` once written. Without a handle to
+        send, as :meth:`~uvffi.Stream.write` (one ``bytes`` goes to the kernel at once)."""
         return self._write(data, callback, send_handle)
 
     def _pname(self, peer: int) -> str:

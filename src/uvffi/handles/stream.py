@@ -14,7 +14,8 @@ from .base import Handle
 __all__ = ["Stream", "socketpair", "pipe", "READ_SIZE"]
 
 READ_SIZE: int = lib.UVFFI_READ_SIZE
-"""The default for :meth:`Stream.start_read`'s ``size``: 64 KiB per read callback at most, like pyuv."""
+"""The default for :meth:`Stream.start_read`'s ``size``: 256 KiB per read callback at most,
+as asyncio reads (pyuv: 64 KiB)."""
 
 _NULL = ffi.NULL
 
@@ -30,6 +31,13 @@ def _from_buffer(obj: Any) -> Any:
 
 ReadCallback = Callable[[Any, Optional[bytes], Optional[int]], Any]
 DoneCallback = Optional[Callable[[Any, Optional[int]], Any]]
+
+
+def _written(loop: Any) -> WriteRequest:
+    """A finished write: a callback-less write's state once done (not pending, handle None)."""
+    req = WriteRequest.__new__(WriteRequest)
+    req._loop = loop
+    return req
 
 
 def _pin(data: Any) -> List[Any]:
@@ -100,7 +108,7 @@ class Stream(Handle):
     # ---- reading -------------------------------------------------------------
     def start_read(self, callback: ReadCallback, size: int = READ_SIZE) -> None:
         """Start reading: ``callback(handle, data, error)`` per read of at most ``size``
-        bytes (default 64 KiB, like pyuv; ``size`` is beyond pyuv). Calling it again
+        bytes (default 256 KiB, as asyncio; pyuv reads 64 KiB and has no ``size``). Calling it again
         replaces the callback (and the size)."""
         if not callable(callback):
             raise TypeError("a callable is required")
@@ -154,7 +162,11 @@ class Stream(Handle):
     # ---- writing ---------------------------------------------------------------
     def write(self, data: Any, callback: DoneCallback = None) -> WriteRequest:
         """Queue ``data`` (a bytes-like object, or a sequence of them written in one go)
-        for writing; ``callback(handle, error)`` once it is written or failed."""
+        for writing; ``callback(handle, error)`` once it is written or failed.
+
+        One ``bytes`` without a callback goes to the kernel at once as far as it takes
+        it (``uv_try_write``; never ahead of queued writes), and only the rest is
+        queued: if all of it went, the request returned is already finished."""
         return self._write(data, callback, None)
 
     def writelines(self, seq: Iterable[Any], callback: DoneCallback = None) -> WriteRequest:
@@ -165,6 +177,12 @@ class Stream(Handle):
         return self._write(list(seq), callback, None)
 
     def _write(self, data: Any, callback: DoneCallback, send_handle: Optional[Handle]) -> WriteRequest:
+        if callback is None and send_handle is None and type(data) is bytes:
+            n = lib.uvffi_stream_write_now(self._live(), data, len(data))  # as _c/stream.c's write
+            if n == len(data):
+                return _written(self._loop)
+            if n > 0:
+                data = memoryview(data)[n:]
         _check_callback(callback)
         ptr = self._live()
         pinned = _pin(data)

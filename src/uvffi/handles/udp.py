@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .._core import PYPY, c_methods, ffi, kind, lib
 from .._core.sockaddr import SockAddr, from_sockaddr, to_sockaddr
@@ -61,6 +61,11 @@ def _ttl(value: Any) -> int:
     if not 0 <= value <= 255:
         raise ValueError("ttl must be between 0 and 255")
     return value
+
+
+_SS_CACHE: Dict[Tuple[str, int], Any] = {}
+"""Parsed ``(host, port)`` addresses (``struct sockaddr_storage *``, never written to
+after parsing): a ``send`` to a known peer skips the parse."""
 
 
 def _buffer(data: Any) -> Any:
@@ -128,7 +133,15 @@ class UDP(Handle):
         """``addr`` as a new ``struct sockaddr_storage *`` (pass it cast to ``struct
         sockaddr *`` while holding it: the cast does not own the memory); UDPError ``UV_EINVAL`` for an address
         of the other family than the one the handle was created for."""
-        ss = to_sockaddr(addr)
+        if type(addr) is tuple and len(addr) == 2 and type(addr[0]) is str and type(addr[1]) is int:
+            ss = _SS_CACHE.get(addr)  # a datagram server answers the same peers again and again
+            if ss is None:
+                ss = to_sockaddr(addr)
+                if len(_SS_CACHE) >= 256:
+                    _SS_CACHE.clear()
+                _SS_CACHE[addr] = ss
+        else:
+            ss = to_sockaddr(addr)
         if self._family != socket.AF_UNSPEC and ss.ss_family != self._family:
             raise UDPError(UV_EINVAL, f"address {addr[0]!r} is not of the handle's family")
         return ss
@@ -192,10 +205,15 @@ class UDP(Handle):
         is a bytes-like object (bytes, bytearray, memoryview, array, ...) or a sequence
         of them, sent as one datagram. ``callback(handle, error)`` runs once, with
         ``error`` None or a libuv error code (``UV_EMSGSIZE``, ``UV_ECANCELED`` if the
-        handle is closed first, ...). The buffers are kept until then."""
+        handle is closed first, ...). The buffers are kept until then. A ``bytes``
+        datagram without a callback goes at once if the socket takes it (never ahead
+        of queued sends); only otherwise is it queued."""
         if callback is not None and not callable(callback):
             raise TypeError("'callback' must be a callable or None")
         ss = ffi.NULL if addr is None else self._sockaddr(addr)
+        if callback is None and type(data) is bytes:  # now, if the socket takes it: no request
+            if lib.uvffi_udp_send_now(self._live(), data, len(data), ffi.cast("struct sockaddr *", ss)) >= 0:
+                return
         UDPSendRequest(self, ss, _buffers(data), callback)
 
     def sendlines(self, addr: Optional[Tuple[Any, ...]], seq: Iterable[Any],

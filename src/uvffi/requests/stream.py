@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional
 
+from .._core import set_hook
 from .base import Request
 
 __all__ = ["StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest"]
@@ -15,6 +16,9 @@ __all__ = ["StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest"]
 
 class StreamRequest(Request):
     """A request on a stream whose callback is ``callback(handle, error)``."""
+
+    _handle: Any = None  # None once the callback has run
+    _callback: Optional[Callable[[Any, Optional[int]], Any]] = None
 
     def __init__(self, handle: Any, callback: Optional[Callable[[Any, Optional[int]], Any]],
                  pinned: Optional[List[Any]] = None) -> None:
@@ -39,7 +43,11 @@ class StreamRequest(Request):
 
 class WriteRequest(StreamRequest):
     """A write in flight; its buffers (and a handle sent over an IPC pipe) are
-    pinned until its callback has run."""
+    pinned until its callback has run. A write without a callback that the kernel
+    took at once returns one already finished (CPython: ``_c/stream.c``)."""
+
+
+set_hook("written", WriteRequest)  # the class C's write fast path makes finished requests of
 
 
 class ShutdownRequest(StreamRequest):
