@@ -212,6 +212,7 @@ def _stat_result(req: Any) -> StatResult:
 _U64P = ffi.typeof("uint64_t *")
 _LONGP = ffi.typeof("long *")
 _ATIM = ffi.offsetof("uv_stat_t", "st_atim") // ffi.sizeof("long")
+_new_tuple = tuple.__new__
 
 
 def _stat_of(s: Any) -> StatResult:
@@ -223,7 +224,8 @@ def _stat_of(s: Any) -> StatResult:
         at, mt, ct, bt = t[0] + 1e-9 * t[1], t[2] + 1e-9 * t[3], t[4] + 1e-9 * t[5], t[6] + 1e-9 * t[7]
     else:
         at, mt, ct, bt = t[0], t[2], t[4], t[6]
-    return StatResult(u[1], u[6], u[0], u[2], u[3], u[4], u[7], at, mt, ct, u[8], u[9], u[5], u[10], u[11], bt)
+    return _new_tuple(StatResult, (u[1], u[6], u[0], u[2], u[3], u[4], u[7], at, mt, ct, u[8], u[9], u[5], u[10],
+                                   u[11], bt))  # the NamedTuple's __new__ without its Python frame
 
 
 def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:
