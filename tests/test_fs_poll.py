@@ -83,6 +83,24 @@ def test_path_is_the_polled_path(loop, tmp_path):
     p.close()
 
 
+def test_non_ascii_and_surrogate_path_round_trips(loop, tmp_path):
+    raw = os.fsencode(str(tmp_path)) + b"/f\xc3\xaf-\xff"
+    polled = os.fsdecode(raw)
+    seen = []
+
+    def cb(handle, prev, curr, error):
+        seen.append(error if error is not None else curr.st_size)
+        if error is None:
+            handle.close()
+
+    p = fs.FSPoll(loop)
+    p.start(polled, 0.05, cb)
+    assert p.path == polled
+    uvffi.Timer(loop).start(lambda h: open(raw, "wb").close(), 0.1, 0)  # the path appears
+    _run_for(loop, 5.0)
+    assert seen == [UV_ENOENT, 0]
+
+
 def test_stop_makes_it_inactive(loop, tmp_path):
     p = fs.FSPoll(loop)
     p.start(str(tmp_path), 1.0, lambda *a: None)
