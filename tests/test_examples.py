@@ -175,3 +175,29 @@ def test_pass_connection() -> None:
     ] + ["worker: got a connection, served on the worker thread: True"] * 3 + [
         "worker: the IPC pipe ended, stopping",
     ]
+
+
+def test_watch_dir() -> None:
+    assert run_example("watch_dir.py") == [
+        "watching a temporary directory (watcher active: True)",
+        "timer: create notes.txt",
+        "  notes.txt: change rename",
+        "timer: append to notes.txt",
+        "  notes.txt: change",
+        "timer: rename notes.txt to done.txt",
+        "  done.txt: rename",
+        "  notes.txt: rename",
+        "done (watcher closed: True)",
+    ]
+
+
+def test_resolve_concurrently() -> None:
+    assert run_example("resolve_concurrently.py") == [
+        "submitted 5 lookups; pending before loop.run(): 5",
+        "callbacks run: 5; pending after loop.run(): 0",
+        "127.0.0.1: 127.0.0.1",
+        "192.0.2.10: 192.0.2.10",
+        "::1: ::1",
+        "localhost: 127.0.0.1",
+        "no-such-host.invalid: error UV_EAI_NONAME",
+    ]

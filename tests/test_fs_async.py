@@ -236,6 +236,25 @@ def test_bytes_and_non_ascii_paths_round_trip(loop, tmp_path):
     assert [e.name for e in breq.result] == [os.fsencode(name)]
 
 
+def test_async_calls_take_and_give_back_non_ascii_and_surrogate_paths(loop, tmp_path):
+    # the names go in through the asynchronous calls too, not only out of scandir
+    d = str(tmp_path / "dír-日本")
+    assert _async(loop, fs.mkdir, d, 0o755).error is None
+    escaped = os.fsdecode(b"raw-\xff\xfe")  # lone surrogates
+    path = os.path.join(d, escaped)
+    req = _async(loop, fs.open, path, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.close(req.result)
+    assert req.path == path
+    assert os.listdir(os.fsencode(d)) == [b"raw-\xff\xfe"]
+    assert _async(loop, fs.stat, path).result.st_size == 0
+    link = os.path.join(d, "lïnk")
+    assert _async(loop, fs.symlink, path, link, 0).error is None
+    assert _async(loop, fs.readlink, link).result == path
+    assert _async(loop, fs.realpath, link).result == os.path.realpath(path)
+    made = _async(loop, fs.mkdtemp, os.path.join(d, escaped + "-XXXXXX")).result
+    assert made.startswith(path + "-") and os.path.isdir(os.fsencode(made))
+
+
 # -- the request ----------------------------------------------------------------
 
 def test_request_has_pyuvs_attributes(loop, f):

@@ -114,3 +114,18 @@ def test_bytes_path_accepted(loop, tmp_path):
     ev.start(os.fsencode(str(tmp_path)), 0, lambda *a: None)
     assert ev.path == str(tmp_path)
     ev.close()
+
+
+def test_non_ascii_and_surrogate_names_round_trip(loop, tmp_path):
+    # the watched path given as str with non-ASCII and surrogate escapes, the name of the
+    # entry reported as os.fsdecode would give it
+    raw_dir = os.fsencode(str(tmp_path)) + b"/d\xc3\xafr-\xff"
+    os.mkdir(raw_dir)
+    watched = os.fsdecode(raw_dir)
+    seen = []
+    ev = fs.FSEvent(loop)
+    ev.start(watched, 0, lambda h, name, events, error: (seen.append(name), h.close()))
+    assert ev.path == watched
+    uvffi.Timer(loop).start(lambda h: open(raw_dir + b"/f\xfe-\xc3\xa9", "wb").close(), 0.05, 0)
+    _watch_until(loop, ev)
+    assert seen == [os.fsdecode(b"f\xfe-\xc3\xa9")] == ["f\udcfe-é"]

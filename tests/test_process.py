@@ -108,6 +108,30 @@ def test_dropped_process_still_gets_its_exit_callback(loop):
     assert got == [0]
 
 
+def test_dropped_process_leaves_no_zombie(loop):
+    # dropped while the child runs, the callback not closing it: the exit is still
+    # reported, libuv reaps the child, and the handle is closed once it is garbage
+    got = []
+    pid = Process.spawn(loop, [PY, "-c", "import time; time.sleep(0.2)"],
+                        exit_callback=lambda p, s, t: got.append((p.pid, s))).pid
+    gc.collect()
+    loop.run()
+    assert got == [(pid, 0)]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    gc.collect()
+    loop.run()
+    assert loop.handles == []
+
+
+def test_dropped_process_without_exit_callback_leaves_no_zombie(loop):
+    pid = Process.spawn(loop, [PY, "-c", "import time; time.sleep(0.2)"]).pid
+    gc.collect()
+    loop.run()  # returns once the child has exited and been reaped
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
 def test_env_is_honoured(loop):
     r, w = os.pipe()
     try:
