@@ -211,3 +211,28 @@ def test_send_handle_must_be_a_stream_or_udp(loop: uvffi.Loop) -> None:
         a.write(b"x", send_handle=uvffi.Timer(loop))
     with pytest.raises(TypeError):
         a.write(b"x", send_handle=object())  # type: ignore[arg-type]
+
+
+def test_shutdown_right_after_connect_calls_back_and_peer_sees_eof(loop: uvffi.Loop, tmp_path: Path) -> None:
+    # libuv would keep the shutdown pending for ever (nothing queued while connecting)
+    name = str(tmp_path / "sock")
+    events: List[Any] = []
+    srv = uvffi.Pipe(loop)
+    srv.bind(name)
+
+    def on_connection(h: uvffi.Pipe, error: Optional[int]) -> None:
+        conn = uvffi.Pipe(loop)
+        h.accept(conn)
+        conn.start_read(lambda c, d, e: (events.append(("server", d, e)), c.close(), srv.close()))
+
+    srv.listen(on_connection)
+    client = uvffi.Pipe(loop)
+    client.connect(name, lambda h, e: events.append(("connect", e)))
+    client.shutdown(lambda h, e: (events.append(("shutdown", e)), h.close()))
+    guard = uvffi.Timer(loop)
+    guard.ref = False
+    guard.start(lambda t: t.loop.stop(), 5.0, 0)  # a hang ends here and fails below
+    loop.run()
+    assert events[0] == ("connect", None)
+    assert ("shutdown", None) in events and ("server", None, errno.UV_EOF) in events
+

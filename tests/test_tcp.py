@@ -324,6 +324,76 @@ def test_shutdown_calls_back_then_peer_sees_eof(loop: uvffi.Loop) -> None:
     assert [e for e in events if e[0] == "server"][0] == ("server", b"last", None)
 
 
+def _bounded(loop: uvffi.Loop, seconds: float = 5.0) -> None:
+    """A run that a hang cannot keep going: an unreferenced timer stops the loop."""
+    guard = uvffi.Timer(loop)
+    guard.ref = False
+    guard.start(lambda t: t.loop.stop(), seconds, 0)
+    loop.run()
+    guard.close()
+
+
+def test_shutdown_right_after_connect_calls_back_and_peer_sees_eof(loop: uvffi.Loop) -> None:
+    # libuv keeps a shutdown made while connecting with nothing queued and never runs it
+    # (the loop hung with the request pending): uvffi submits it once connected.
+    events: List[Any] = []
+
+    def on_client(conn: uvffi.TCP) -> None:
+        conn.start_read(lambda h, d, e: (events.append(("server", d, e)), h.close(), srv.close()))
+
+    srv, addr = server(loop, on_client)
+    client = uvffi.TCP(loop)
+    client.connect(addr, lambda h, e: events.append(("connect", e)))
+    client.shutdown(lambda h, e: (events.append(("shutdown", e)), h.close()))
+    _bounded(loop)
+    assert events[0] == ("connect", None)
+    assert ("shutdown", None) in events
+    assert ("server", None, errno.UV_EOF) in events
+
+
+def test_a_stream_shutting_down_while_connecting_is_not_writable(loop: uvffi.Loop) -> None:
+    srv, addr = server(loop, lambda conn: conn.close())
+    client = uvffi.TCP(loop)
+    client.connect(addr, lambda h, e: None)
+    client.shutdown()
+    assert not client.writable
+    with pytest.raises(TCPError) as info:
+        client.write(b"x")
+    assert info.value.args[0] == errno.UV_EPIPE
+    with pytest.raises(TCPError) as info:
+        client.shutdown()
+    assert info.value.args[0] == errno.UV_ENOTCONN
+    client.close()
+    srv.close()
+    loop.run()
+
+
+def test_closing_while_a_shutdown_waits_for_the_connect_cancels_it_before_the_close_callback(
+        loop: uvffi.Loop) -> None:
+    events: List[Any] = []
+    srv, addr = server(loop, lambda conn: conn.close())
+    client = uvffi.TCP(loop)
+    client.connect(addr, lambda h, e: events.append(("connect", e)))
+    client.shutdown(lambda h, e: events.append(("shutdown", e)))
+    client.close(lambda h: events.append("closed"))
+    srv.close()
+    _bounded(loop)
+    assert events == [("connect", errno.UV_ECANCELED), ("shutdown", errno.UV_ECANCELED), "closed"]
+
+
+def test_a_shutdown_waiting_for_a_refused_connect_gets_its_error(loop: uvffi.Loop) -> None:
+    probe = socket.socket()
+    probe.bind(LOCAL)
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    events: List[Any] = []
+    client = uvffi.TCP(loop)
+    client.connect(("127.0.0.1", port), lambda h, e: events.append(("connect", e)))
+    client.shutdown(lambda h, e: (events.append(("shutdown", e)), h.close()))
+    _bounded(loop)
+    assert events == [("connect", errno.UV_ECONNREFUSED), ("shutdown", errno.UV_ECONNREFUSED)]
+
+
 def test_accept_needs_a_handle(loop: uvffi.Loop) -> None:
     srv, addr = server(loop)
     with pytest.raises(TypeError):

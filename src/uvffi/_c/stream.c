@@ -51,7 +51,15 @@ static PyTypeObject uvffi__StreamOps; /* the kinds of tcp.c, pipe.c and tty.c pu
 /* Every stream kind's own state. */
 typedef struct {
     size_t read_size;   /* bytes per read callback at most */
+    /* shutdown() while the stream connects with no write queued: libuv would take it
+     * and never run it (its connect completion drains only a non-empty write queue,
+     * so the loop hangs with the request pending). uvffi holds it here instead and
+     * submits it from the connect callback; meanwhile the stream is not writable, as
+     * libuv's own shutdown would have made it. */
+    uvffi_req_t *deferred_shutdown;
 } uvffi_stream_state_t;
+
+#define UVFFI_STREAM_STATE(h) UVFFI_EXTRA(h, uvffi_stream_state_t)
 
 /* A stream kind's extra bytes (uvffi_kind_t.extra): its state. */
 static size_t uvffi__stream_extra(long arg)
@@ -79,7 +87,7 @@ static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf
 {
     uvffi_handle_t *h = UVFFI_OF(handle);
     uvffi_loop_t *lp = h->lp;
-    size_t want = UVFFI_EXTRA(h, uvffi_stream_state_t)->read_size;
+    size_t want = UVFFI_STREAM_STATE(h)->read_size;
     (void)suggested;
     if (want == 0)
         want = UVFFI_READ_SIZE;
@@ -131,7 +139,7 @@ static int uvffi__stream_read_start(uvffi_handle_t *h, size_t size)
     UVFFI_STREAM_GUARD(h)
     if (size == 0 || size > (size_t)INT32_MAX)
         return UV_EINVAL;
-    UVFFI_EXTRA(h, uvffi_stream_state_t)->read_size = size;
+    UVFFI_STREAM_STATE(h)->read_size = size;
     err = uv_read_start(UVFFI_STREAM(h), uvffi__alloc_cb, uvffi__read_cb);
     if (err == UV_EALREADY)  /* pyuv: start_read again replaces the callback */
         err = 0;
@@ -202,7 +210,38 @@ static void uvffi__req_cb(uv_req_t *req, int status)
 
 static void uvffi__write_cb(uv_write_t *req, int status) { uvffi__req_cb((uv_req_t *)req, status); }
 static void uvffi__shutdown_cb(uv_shutdown_t *req, int status) { uvffi__req_cb((uv_req_t *)req, status); }
-static void uvffi__connect_cb(uv_connect_t *req, int status) { uvffi__req_cb((uv_req_t *)req, status); }
+
+/* The connect callback; a shutdown deferred while connecting (see uvffi_stream_state_t)
+ * is submitted before the Python callback runs, so that the callback sees the stream
+ * as libuv's shutdown leaves it, and fails after it (with the connect's error, or
+ * UV_ECANCELED when the stream was closed first) when it cannot be submitted. The
+ * handle's memory is valid throughout: libuv frees nothing before the close callback. */
+static void uvffi__connect_cb(uv_connect_t *req, int status)
+{
+    uv_stream_t *s = req->handle;
+    uvffi_stream_state_t *st = UVFFI_STREAM_STATE(UVFFI_OF(s));
+    uvffi_req_t *sr = st->deferred_shutdown;
+    int serr = 0;
+    if (sr != NULL) {
+        st->deferred_shutdown = NULL;
+        serr = status;
+        if (serr == 0)
+            serr = uv_shutdown((uv_shutdown_t *)&sr->uv.req, s, uvffi__shutdown_cb);
+    }
+    uvffi__req_cb((uv_req_t *)req, status);
+    if (sr != NULL && serr != 0) {
+        uvffi_loop_t *lp = sr->lp;
+        GIL_ENTER(lp)
+        uvffi__req_done(sr, serr);
+        GIL_LEAVE(lp)
+    }
+}
+
+/* A shutdown is held back (not with libuv yet): the stream is not writable. */
+static int uvffi__shutdown_deferred(uvffi_handle_t *h)
+{
+    return UVFFI_STREAM_STATE(h)->deferred_shutdown != NULL;
+}
 
 /* A new request of `kind` for handle h (guarded by the caller). */
 static uvffi_req_t *uvffi__stream_req(uvffi_handle_t *h, const uvffi_rkind_t *kind, uintptr_t self)
@@ -246,6 +285,7 @@ static uvffi_req_t *uvffi__stream_write(uvffi_handle_t *h, uintptr_t self, uv_bu
     int err;
     UVFFI_REQ_GUARD(h, uvffi__stream_check(h))
     UVFFI_REQ_GUARD(h, uvffi__send_check(h, send))
+    UVFFI_REQ_GUARD(h, uvffi__shutdown_deferred(h) ? UV_EPIPE : 0)  /* libuv's answer after shutdown */
     r = uvffi__stream_req(h, &uvffi__rkind_write, self);
     if (r == NULL)
         return NULL;
@@ -264,6 +304,8 @@ static uvffi_req_t *uvffi__stream_write(uvffi_handle_t *h, uintptr_t self, uv_bu
 static int uvffi__stream_try_write(uvffi_handle_t *h, uv_buf_t *bufs, unsigned int n)
 {
     UVFFI_STREAM_GUARD(h)
+    if (uvffi__shutdown_deferred(h))
+        return UV_EPIPE;
     return uv_try_write(UVFFI_STREAM(h), bufs, n);
 }
 
@@ -283,11 +325,19 @@ static int uvffi__stream_write_now(uvffi_handle_t *h, const char *data, size_t l
 static uvffi_req_t *uvffi__stream_shutdown(uvffi_handle_t *h, uintptr_t self)
 {
     uvffi_req_t *r;
+    uv_stream_t *s;
     int err;
     UVFFI_REQ_GUARD(h, uvffi__stream_check(h))
+    UVFFI_REQ_GUARD(h, uvffi__shutdown_deferred(h) ? UV_ENOTCONN : 0)  /* libuv's answer to a second one */
+    s = UVFFI_STREAM(h);
     r = uvffi__stream_req(h, &uvffi__rkind_shutdown, self);
     if (r == NULL)
         return NULL;
+    if (s->connect_req != NULL && uv_is_writable(s) && !uv_is_closing((uv_handle_t *)s)
+        && s->write_queue.next == &s->write_queue) {
+        UVFFI_STREAM_STATE(h)->deferred_shutdown = r;  /* uvffi__connect_cb submits it */
+        return r;
+    }
     err = uv_shutdown((uv_shutdown_t *)&r->uv.req, UVFFI_STREAM(h), uvffi__shutdown_cb);
     if (err) {
         uvffi__req_discard(r, 1);
@@ -388,7 +438,10 @@ UVFFI_SERIALISED(int, uvffi_handle_buffer_size, (uvffi_handle_t *h, int send, in
                  uvffi__handle_buffer_size(h, send, value))
 
 int uvffi_stream_readable(uvffi_handle_t *h) { return uvffi__is_stream(h) && uv_is_readable(UVFFI_STREAM(h)); }
-int uvffi_stream_writable(uvffi_handle_t *h) { return uvffi__is_stream(h) && uv_is_writable(UVFFI_STREAM(h)); }
+int uvffi_stream_writable(uvffi_handle_t *h)
+{
+    return uvffi__is_stream(h) && !uvffi__shutdown_deferred(h) && uv_is_writable(UVFFI_STREAM(h));
+}
 size_t uvffi_stream_write_queue_size(uvffi_handle_t *h)
 {
     return uvffi__is_stream(h) ? uv_stream_get_write_queue_size(UVFFI_STREAM(h)) : 0;
