@@ -316,7 +316,7 @@ static int uvffi__stream_write_now(uvffi_handle_t *h, const char *data, size_t l
 {
     uv_buf_t buf;
     UVFFI_STREAM_GUARD(h)
-    if (len == 0 || len > INT32_MAX || !uv_is_writable(UVFFI_STREAM(h)))
+    if (len == 0 || len > INT32_MAX || !uv_is_writable(UVFFI_STREAM(h)) || uvffi__shutdown_deferred(h))
         return UV_EAGAIN;
     buf = uv_buf_init((char *)data, (unsigned int)len);
     return uv_try_write(UVFFI_STREAM(h), &buf, 1);
