@@ -376,3 +376,21 @@ def test_cancel_a_queued_request(loop, tmp_path):
     block.set()
     loop.run()
     assert got == [UV_ECANCELED]
+
+
+def test_an_argument_cffi_refuses_raises_and_leaves_no_request_behind(loop, tmp_path):
+    from uvffi.requests.fs import FSRequest
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, FSRequest) for o in gc.get_objects())
+
+    fd = os.open(str(tmp_path / "f"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        before = alive()
+        with pytest.raises(OverflowError):
+            fs.read(loop, fd, 1, 2**70, lambda r: None)  # the offset: refused by cffi inside the submission
+        assert alive() == before  # not kept by C (the C request was freed with it)
+        loop.run()
+    finally:
+        os.close(fd)

@@ -45,9 +45,15 @@ class FSRequest(Request):
         r = lib.uvffi_req_new(loop._lp, _KIND, ref(self))
         if not r:
             raise_for(lib.uvffi_last_error(), FSError)
-        err = start(loop._raw, ffi.cast("uv_fs_t *", lib.uvffi_req_uv(r)), _CB)
+        uvreq = ffi.cast("uv_fs_t *", lib.uvffi_req_uv(r))
+        try:
+            err = start(loop._raw, uvreq, _CB)
+        except BaseException:  # an argument cffi refused (OverflowError, TypeError): nothing submitted
+            lib.uv_fs_req_cleanup(uvreq)
+            lib.uvffi_req_discard(r)
+            raise
         if err < 0:
-            lib.uv_fs_req_cleanup(ffi.cast("uv_fs_t *", lib.uvffi_req_uv(r)))
+            lib.uv_fs_req_cleanup(uvreq)
             lib.uvffi_req_discard(r)
             raise_for(err, FSError)
         self._req = r
