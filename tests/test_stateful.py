@@ -31,15 +31,14 @@ import weakref
 from typing import Any, Optional
 
 import pytest
-from hypothesis import HealthCheck, Verbosity, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
+from stateful_chunks import Chunks
 
 import uvffi
 from uvffi import errno
@@ -476,35 +475,13 @@ class UvffiMachine(RuleBasedStateMachine):
         assert not alive, f"objects outlived their closed loops: {alive!r}"
 
 
-# The examples run in CHUNKS parametrized tests, so that pytest's progress moves while
-# they run (one test of 150 examples sat silent for most of a minute); the total stays
-# EXAMPLES, spread as evenly as the division allows.
-CHUNKS = max(1, min(6, EXAMPLES))
-CHUNK_EXAMPLES = [EXAMPLES // CHUNKS + (1 if i < EXAMPLES % CHUNKS else 0) for i in range(CHUNKS)]
-TOTAL = {"examples": 0, "steps": 0, "chunks": 0}
+CHUNKS = Chunks("stateful", EXAMPLES, STATS)
 
 
-@pytest.mark.parametrize("chunk", range(CHUNKS), ids=[f"{i + 1}of{CHUNKS}" for i in range(CHUNKS)])
+@pytest.mark.parametrize("chunk", range(CHUNKS.count), ids=CHUNKS.ids())
 def test_random_operation_sequences(capsys: Any, chunk: int) -> None:
-    STATS["examples"] = STATS["steps"] = 0
-    wanted = CHUNK_EXAMPLES[chunk]
-    run_state_machine_as_test(
-        UvffiMachine,
-        settings=settings(max_examples=wanted, stateful_step_count=40, deadline=None,
-                          suppress_health_check=list(HealthCheck), print_blob=True,
-                          verbosity=(Verbosity.verbose if os.environ.get("UVFFI_STATEFUL_VERBOSE")
-                                     else Verbosity.normal)),
-    )
-    for key in ("examples", "steps"):
-        TOTAL[key] += STATS[key]
-    TOTAL["chunks"] += 1
-    with capsys.disabled():
-        line = f"\nstateful {chunk + 1}/{CHUNKS}: {STATS['examples']} examples, {STATS['steps']} steps"
-        if TOTAL["chunks"] == CHUNKS:
-            line += f" (all chunks: {TOTAL['examples']} examples, {TOTAL['steps']} steps)"
-        print(line)
-    assert STATS["examples"] >= min(wanted, 10)
+    CHUNKS.run(UvffiMachine, chunk, capsys, step_count=40, verbose=TRACE)
 
 
 def test_chunks_add_up_to_the_example_count() -> None:
-    assert sum(CHUNK_EXAMPLES) == EXAMPLES and min(CHUNK_EXAMPLES) >= 1
+    assert sum(CHUNKS.sizes) == EXAMPLES and min(CHUNKS.sizes) >= 1

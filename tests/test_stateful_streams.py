@@ -46,9 +46,9 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from hypothesis import HealthCheck, Verbosity, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from stateful_chunks import Chunks
 
 import uvffi
 from uvffi import errno
@@ -641,33 +641,13 @@ class StreamMachine(RuleBasedStateMachine):
             assert _fd_count() == self.fd_baseline, f"{_fd_count()} fds open, {self.fd_baseline} before the example"
 
 
-# The examples run in CHUNKS parametrized tests, so that pytest's progress moves while
-# they run; the total stays EXAMPLES, spread as evenly as the division allows.
-CHUNKS = max(1, min(6, EXAMPLES))
-CHUNK_EXAMPLES = [EXAMPLES // CHUNKS + (1 if i < EXAMPLES % CHUNKS else 0) for i in range(CHUNKS)]
-TOTAL = {"examples": 0, "steps": 0, "chunks": 0}
+CHUNKS = Chunks("stateful streams", EXAMPLES, STATS)
 
 
-@pytest.mark.parametrize("chunk", range(CHUNKS), ids=[f"{i + 1}of{CHUNKS}" for i in range(CHUNKS)])
+@pytest.mark.parametrize("chunk", range(CHUNKS.count), ids=CHUNKS.ids())
 def test_random_stream_operation_sequences(capsys: Any, chunk: int) -> None:
-    STATS["examples"] = STATS["steps"] = 0
-    wanted = CHUNK_EXAMPLES[chunk]
-    run_state_machine_as_test(
-        StreamMachine,
-        settings=settings(max_examples=wanted, stateful_step_count=30, deadline=None,
-                          suppress_health_check=list(HealthCheck), print_blob=True,
-                          verbosity=Verbosity.verbose if TRACE else Verbosity.normal),
-    )
-    for key in ("examples", "steps"):
-        TOTAL[key] += STATS[key]
-    TOTAL["chunks"] += 1
-    with capsys.disabled():
-        line = f"\nstateful streams {chunk + 1}/{CHUNKS}: {STATS['examples']} examples, {STATS['steps']} steps"
-        if TOTAL["chunks"] == CHUNKS:
-            line += f" (all chunks: {TOTAL['examples']} examples, {TOTAL['steps']} steps)"
-        print(line)
-    assert STATS["examples"] >= min(wanted, 10)
+    CHUNKS.run(StreamMachine, chunk, capsys, step_count=30, verbose=TRACE)
 
 
 def test_chunks_add_up_to_the_example_count() -> None:
-    assert sum(CHUNK_EXAMPLES) == EXAMPLES and min(CHUNK_EXAMPLES) >= 1
+    assert sum(CHUNKS.sizes) == EXAMPLES and min(CHUNKS.sizes) >= 1
