@@ -322,6 +322,14 @@ static int uvffi__stream_write_now(uvffi_handle_t *h, const char *data, size_t l
     return uv_try_write(UVFFI_STREAM(h), &buf, 1);
 }
 
+/* Whether libuv holds no write request for the stream. libuv 1.45 turned its private
+ * QUEUE (two void pointers) into struct uv__queue; the system libuv may be older. */
+#if UV_VERSION_HEX >= 0x012d00
+#define UVFFI_WRITE_QUEUE_EMPTY(s) ((s)->write_queue.next == &(s)->write_queue)
+#else
+#define UVFFI_WRITE_QUEUE_EMPTY(s) ((s)->write_queue[0] == (void *)&(s)->write_queue)
+#endif
+
 static uvffi_req_t *uvffi__stream_shutdown(uvffi_handle_t *h, uintptr_t self)
 {
     uvffi_req_t *r;
@@ -334,7 +342,7 @@ static uvffi_req_t *uvffi__stream_shutdown(uvffi_handle_t *h, uintptr_t self)
     if (r == NULL)
         return NULL;
     if (s->connect_req != NULL && uv_is_writable(s) && !uv_is_closing((uv_handle_t *)s)
-        && s->write_queue.next == &s->write_queue) {
+        && UVFFI_WRITE_QUEUE_EMPTY(s)) {
         UVFFI_STREAM_STATE(h)->deferred_shutdown = r;  /* uvffi__connect_cb submits it */
         return r;
     }
