@@ -92,6 +92,40 @@ def test_read_agrees_with_sync(loop, f):
         os.close(fd)
 
 
+def test_reads_in_flight_together_each_get_their_own_bytes(loop, tmp_path):
+    # Read buffers are reused once their bytes are copied out: reads of the same size that
+    # overlap, and synchronous reads made while they are queued, never share one.
+    p = tmp_path / "blocks"
+    blocks = [bytes([i]) * 100_000 for i in range(8)]
+    p.write_bytes(b"".join(blocks))
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        got = {}
+        for i in range(8):
+            fs.read(loop, fd, 100_000, i * 100_000, callback=lambda req, i=i: got.__setitem__(i, req.result))
+        sync = [fs.read(loop, fd, 100_000, i * 100_000) for i in reversed(range(8))]
+        loop.run()
+        again = [fs.read(loop, fd, 100_000, i * 100_000) for i in range(8)]
+    finally:
+        os.close(fd)
+    assert [got[i] for i in range(8)] == blocks
+    assert sync == blocks[::-1]
+    assert again == blocks
+
+
+def test_a_read_result_is_not_changed_by_later_reads(loop, tmp_path):
+    p = tmp_path / "two"
+    p.write_bytes(b"a" * 4096 + b"b" * 4096)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        first = fs.read(loop, fd, 4096, 0)
+        fs.read(loop, fd, 4096, 4096)
+        _async(loop, fs.read, fd, 4096, 4096)
+    finally:
+        os.close(fd)
+    assert first == b"a" * 4096
+
+
 def test_write_agrees_with_sync(loop, tmp_path):
     p = tmp_path / "w"
     fd = os.open(str(p), os.O_RDWR | os.O_CREAT, 0o644)
