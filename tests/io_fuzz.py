@@ -60,9 +60,16 @@ class Ctx:
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
+        self.objects: Dict[str, Any] = {}
 
     def name(self, stem: str) -> str:
         return f"{stem}{next(self.names)}"
+
+    def shared(self, key: str, make: Factory) -> Any:
+        """The batch's one object named ``key``, made by ``make`` at its first use."""
+        if key not in self.objects:
+            self.objects[key] = make(self)
+        return self.objects[key]
 
     def file(self) -> str:
         """A new regular file (its relative path)."""
@@ -249,6 +256,8 @@ POOLS: Dict[str, List[Tuple[str, Factory]]] = {
         ("a connected TCP", lambda c: _opened(uvffi.TCP(c.loop), c.tcpfd())),
         ("a TTY", lambda c: _tty(c)),
         ("a Handle never initialised", lambda c: uvffi.TCP.__new__(uvffi.TCP)),
+        ("the batch's TCP", lambda c: c.shared("tcp", lambda c: uvffi.TCP(c.loop))),
+        ("the batch's Pipe", lambda c: c.shared("pipe", lambda c: uvffi.Pipe(c.loop))),
     ],
     "stdio": [
         ("[StdIO()]", lambda c: [uvffi.StdIO()]),
@@ -281,7 +290,8 @@ POOLS: Dict[str, List[Tuple[str, Factory]]] = {
     "dnsaddr": [("IPv6 ::1 numeric", lambda c: ("::1", 80, 0, 0)), ("port 70000", lambda c: ("127.0.0.1", 70000)),
                 ("host 1", lambda c: (1, 80)), ("5-tuple", lambda c: ("127.0.0.1", 1, 2, 3, 4)), ("()", lambda c: ()),
                 ("not an IP", lambda c: ("localhost", 80))],
-    "dir": [("a closed Dir", lambda c: _closed_dir(c)), ("a str", lambda c: c.dir())],
+    "dir": [("a closed Dir", lambda c: _closed_dir(c)), ("a str", lambda c: c.dir()),
+            ("a new Dir", lambda c: fs.opendir(c.loop, c.dir()))],
     "seq": [("str", lambda c: "text"), ("bytes", lambda c: b"bytes"), ("[]", lambda c: []), ("['a']", lambda c: ["a"]),
             ("[None]", lambda c: [None]), ("a generator", lambda c: (x for x in [b"a"]))],
     "messages": [("[]", lambda c: []), ("[(addr, b'x')] wrong family", lambda c: [(("::1", 9), b"x")]),
@@ -336,6 +346,11 @@ def _same_pipe_twice(c: Ctx) -> List[uvffi.StdIO]:
     p = uvffi.Pipe(c.loop)
     s = uvffi.StdIO(stream=p, flags=uvffi.UV_CREATE_PIPE | uvffi.UV_READABLE_PIPE)
     return [s, s]
+
+
+def _batch_dir(c: Ctx) -> Any:
+    """The batch's one Dir: readdir and closedir calls meet on it."""
+    return c.shared("dir", lambda c: fs.opendir(c.loop, c.dir()))
 
 
 def _closed_dir(c: Ctx) -> Any:
@@ -611,9 +626,14 @@ METHODS: List[Method] = [
     *_fs(fs.access, PATH, INT(os.R_OK)), *_fs(fs.realpath, PATH), *_fs(fs.copyfile, PATH, NEW_PATH, INT(0)),
     *_fs(fs.mkdtemp, (V("tmpXXXXXX"), "path")), *_fs(fs.mkstemp, (V("tmpXXXXXX"), "path")),
     *_fs(fs.statfs, PATH), *_fs(fs.opendir, (lambda c: c.dir(), "path")),
-    *_fs(fs.readdir, (lambda c: fs.opendir(c.loop, c.dir()), "dir"), (V(8), "size")),
-    *_fs(fs.closedir, (lambda c: fs.opendir(c.loop, c.dir()), "dir")),
+    *_fs(fs.readdir, (_batch_dir, "dir"), (V(8), "size")),
+    *_fs(fs.closedir, (_batch_dir, "dir")),
 ]
+
+
+def _reused(rname: str, make: Factory) -> Factory:
+    """The receiver ``rname`` the batch made first (made now if it has none)."""
+    return lambda c: c.shared(rname, make)
 
 
 def calls() -> Iterator[Tuple[str, Method, Factory, List[Factory]]]:
@@ -636,16 +656,22 @@ def calls() -> Iterator[Tuple[str, Method, Factory, List[Factory]]]:
 
 
 def random_calls(n: int, seed: int) -> Iterator[Tuple[str, Method, Factory, List[Factory]]]:
-    """``n`` calls with every argument drawn at once (valid, its pool or the generic one)."""
+    """``n`` calls with every argument drawn at once (valid with odds 7 in 10, else from its
+    pool or the generic one).
+    Two calls in three go to a receiver an earlier call of the batch had (in the state
+    the earlier calls left it), so that sequences of calls are fuzzed too."""
     rng = random.Random(seed)
     for _ in range(n):
         m = rng.choice(METHODS)
         rname, make = rng.choice(m.receivers)
+        if rname and rng.random() < 2 / 3:
+            rname, make = rname + " (again)", _reused(rname, make)
         args: List[Factory] = []
         names: List[str] = []
         for valid, pool in m.args:
-            choices = [("valid", valid)] * 2 + POOLS[pool] + (GENERIC if pool != "none" else [])
-            vname, value = rng.choice(choices)
+            bad = POOLS[pool] + (GENERIC if pool != "none" else [])
+            # mostly valid: a call whose first argument is bad stops at its first check
+            vname, value = ("valid", valid) if not bad or rng.random() < 0.7 else rng.choice(bad)
             args.append(value)
             names.append(vname)
         head = f"{rname}.{m.label()}" if rname else m.label()
