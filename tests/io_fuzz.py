@@ -196,6 +196,12 @@ POOLS: Dict[str, List[Tuple[str, Factory]]] = {
         ("a directory's fd", lambda c: os.open(c.dir(), os.O_RDONLY)),
         ("/dev/null's fd", lambda c: os.open(os.devnull, os.O_RDWR)),
         ("an object whose fileno() is a str", lambda c: NotABuffer()),
+        # fds of the wrong kind for the method (non-blocking: an fs.read of one returns at once)
+        ("a UDP socket's fd", lambda c: _nonblocking(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))),
+        ("an unconnected TCP socket's fd", lambda c: _nonblocking(socket.socket())),
+        ("a listening TCP socket's fd", lambda c: _nonblocking(_listening(socket.socket()))),
+        ("a listening unix socket's fd", lambda c: _nonblocking(_listening(socket.socket(socket.AF_UNIX), c))),
+        ("a pipe's read end", lambda c: _nonblocking_fd(os.pipe()[0])),
     ],
     "size": [(repr(v), V(v)) for v in
              (0, -1, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1, 2 ** 63, -(2 ** 63) - 1, True)],
@@ -321,6 +327,22 @@ def _closing(h: Any) -> Any:
 def _opened(h: Any, fd: int) -> Any:
     h.open(fd)
     return h
+
+
+def _nonblocking(s: socket.socket) -> int:
+    s.setblocking(False)
+    return s.detach()
+
+
+def _nonblocking_fd(fd: int) -> int:
+    os.set_blocking(fd, False)
+    return fd
+
+
+def _listening(s: socket.socket, c: Optional[Ctx] = None) -> socket.socket:
+    s.bind(c.name("u") if c is not None else ("127.0.0.1", 0))
+    s.listen(4)
+    return s
 
 
 def _closed_fd() -> int:
