@@ -525,7 +525,10 @@ def statfs(loop: Any, path: PathType, callback: Callback = None) -> Any:
 class Dir:
     """An open directory stream from :func:`opendir`; read it with :func:`readdir`
     (or iterate: ``for entry in dir``), close it with :func:`closedir` (or ``with``).
-    A Dir that is collected unclosed is closed then."""
+    A Dir that is collected unclosed is closed then. It takes one operation at a time:
+    while a :func:`readdir` or :func:`closedir` given a callback is in flight, another
+    one raises :class:`~uvffi.error.FSError` ``UV_EBUSY`` (from its callback on, the
+    next may be submitted)."""
 
     def __init__(self, loop: Any, ptr: Any, as_bytes: bool) -> None:
         self._loop = loop
