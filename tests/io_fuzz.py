@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import array
 import collections
+import gc
 import itertools
 import math
 import os
@@ -109,8 +110,14 @@ class Ctx:
                         h.kill(9)
                     except uvffi.error.UVError:
                         pass
-            lp.close()
+            while True:  # a close callback's BaseException ends close() early: again finishes it
+                try:
+                    lp.close()
+                    break
+                except Stop:
+                    pass
         self.listener.close()
+        self.objects.clear()
 
 
 def cb(*args: Any) -> None:
@@ -119,6 +126,29 @@ def cb(*args: Any) -> None:
 
 def raising_cb(*args: Any) -> None:
     raise ValueError("a callback that raises")
+
+
+class Stop(BaseException):
+    """What :func:`stopping_cb` raises: like Ctrl-C's KeyboardInterrupt, a BaseException
+    out of a callback stops the loop and is raised again by ``run()`` (or ``close()``)."""
+
+
+def stopping_cb(*args: Any) -> None:
+    raise Stop()
+
+
+def meddling_cb(*args: Any) -> None:
+    """A callback that closes (or cancels) what it is called for, then calls it with bad
+    input: every callback's state must survive what its callback does to it."""
+    target = args[0] if args else None
+    for name, call_args in (("close", ()), ("cancel", ()), ("write", (None,)), ("start_read", (1,)),
+                            ("send", (("::1", 70000), b"x")), ("stop", ()), ("kill", (2 ** 64,))):
+        fn = getattr(target, name, None)
+        if fn is not None:
+            try:
+                fn(*call_args)
+            except Exception:  # noqa: BLE001 - any exception is a pass
+                pass
 
 
 class NotABuffer:
@@ -209,6 +239,8 @@ POOLS: Dict[str, List[Tuple[str, Factory]]] = {
               (-1.0, 0.0, 1e-12, 1e300, -1e300, 2 ** 63, -5, True)],
     "bool": [("0", lambda c: 0), ("1", lambda c: 1), ("'yes'", lambda c: "yes"), ("b''", lambda c: b"")],
     "callback": [("a callable that raises", lambda c: raising_cb), ("lambda: 0 (wrong arity)", lambda c: lambda: 0),
+                 ("a callback raising a BaseException", lambda c: stopping_cb),
+                 ("a callback that closes its handle and pokes it", lambda c: meddling_cb),
                  ("1", lambda c: 1), ("'cb'", lambda c: "cb")],
     "data": [
         ("str", lambda c: "text"), ("b''", lambda c: b""), ("bytearray", lambda c: bytearray(b"ab")),
@@ -751,6 +783,9 @@ class Campaign:
             self.log("reset: closing the batch's loops")
             self.ctx.close()
             self.ctx = None
+            # An object that owns an fd (a Dir) closes it when collected: before the sweep,
+            # or its finaliser would later close whatever reused the number.
+            gc.collect()
             for fd in self._fds() - self.baseline:  # what the batch's calls left open
                 try:
                     os.close(fd)
@@ -768,11 +803,16 @@ class Campaign:
         try:
             receiver = make(c)
             values = [a(c) for a in args]
+        except Stop:  # an earlier call's callback, run by the setup's run()
+            self.outcomes["setup: run() raised a callback's BaseException"] += 1
+            return
         except Exception as e:  # noqa: BLE001 - a receiver or value the platform refused
             self.outcomes["setup refused: " + type(e).__name__] += 1
             return
         try:
             m.call(receiver, values)
+        except Stop:
+            self.outcomes["a callback's BaseException"] += 1
         except SystemError as e:
             self.failures.append(f"{desc}: SystemError {e}")
             self.outcomes["SystemError"] += 1
@@ -786,6 +826,8 @@ class Campaign:
         try:
             c.loop.run(uvffi.RUN_NOWAIT)  # callbacks of what the call started, with bad input
             c.loop2.run(uvffi.RUN_NOWAIT)
+        except Stop:
+            self.outcomes["run() raised a callback's BaseException"] += 1
         except SystemError as e:
             self.failures.append(f"{desc}: SystemError out of run(): {e}")
         except Exception as e:  # noqa: BLE001 - excepthook takes callbacks' errors; record others
