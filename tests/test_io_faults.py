@@ -450,8 +450,9 @@ def _interrupt_during_a_64_mib_write(loop: uvffi.Loop, how: str) -> Tuple[uvffi.
     guard.ref = False
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        if how == "thread":
-            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        if how == "thread":  # started from inside run(), so the signal cannot land before it
+            kill = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+            uvffi.Timer(loop).start(lambda t: (t.close(), kill.start()), 0.0, 0.0)
         else:
             uvffi.Timer(loop).start(lambda t: (t.close(), signal.raise_signal(signal.SIGINT)), 0.2, 0.0)
         with pytest.raises(KeyboardInterrupt):
