@@ -64,6 +64,7 @@ class Ctx:
         self.objects: Dict[str, Any] = {}
 
     def name(self, stem: str) -> str:
+        """A new relative name in the scratch directory."""
         return f"{stem}{next(self.names)}"
 
     def shared(self, key: str, make: Factory) -> Any:
@@ -80,6 +81,7 @@ class Ctx:
         return p
 
     def dir(self) -> str:
+        """A new directory with one file in it (its relative path)."""
         p = self.name("d")
         os.mkdir(p)
         with open(os.path.join(p, "x"), "wb"):
@@ -103,6 +105,7 @@ class Ctx:
         return s.detach()
 
     def close(self) -> None:
+        """Kill the batch's children, close both loops (and what is open on them)."""
         for lp in (self.loop, self.loop2):
             for h in lp.handles:
                 if isinstance(h, uvffi.Process) and not h.closed:
@@ -125,6 +128,7 @@ def cb(*args: Any) -> None:
 
 
 def raising_cb(*args: Any) -> None:
+    """A callback that raises an Exception (the loop's excepthook takes it)."""
     raise ValueError("a callback that raises")
 
 
@@ -134,6 +138,7 @@ class Stop(BaseException):
 
 
 def stopping_cb(*args: Any) -> None:
+    """A callback that raises :class:`Stop`."""
     raise Stop()
 
 
@@ -161,6 +166,7 @@ class NotABuffer:
         return 42
 
     def fileno(self) -> Any:
+        """Not an int."""
         return "not an int"
 
     def __len__(self) -> int:
@@ -527,10 +533,12 @@ class Method:
         self.receivers = states(receivers) if receivers is not None else [("", V(None))]
 
     def label(self) -> str:
+        """The method's name, or the callable's qualified name."""
         t = self.target
         return t if isinstance(t, str) else f"{getattr(t, '__module__', '')}.{getattr(t, '__qualname__', repr(t))}"
 
     def call(self, receiver: Any, args: List[Any]) -> Any:
+        """Make the call on ``receiver`` with ``args``."""
         t = self.target
         if not isinstance(t, str):
             return t(*args)
@@ -766,6 +774,7 @@ class Campaign:
         return set(int(n) for n in os.listdir("/proc/self/fd"))
 
     def log(self, line: str) -> None:
+        """Write ``line`` to the log at once (one write(2), no buffer to lose in a crash)."""
         os.write(self.log_fd, (line[:300].replace("\n", " ") + "\n").encode("utf-8", "backslashreplace"))
 
     def _restore_std_fds(self) -> None:
@@ -779,6 +788,7 @@ class Campaign:
                     os.close(fd)
 
     def reset(self) -> None:
+        """Close the batch (its loops, then the fds its calls left open); start a new one."""
         if self.ctx is not None:
             self.log("reset: closing the batch's loops")
             self.ctx.close()
@@ -794,6 +804,7 @@ class Campaign:
         self.ctx = Ctx(self.scratch)
 
     def one(self, desc: str, m: Method, make: Factory, args: List[Factory]) -> None:
+        """Log, then make one call, count what it gave, and run both loops once."""
         if self.ctx is None or self.count % self.batch == 0:
             self.reset()
         c = self.ctx
@@ -834,6 +845,7 @@ class Campaign:
             self.outcomes["run() raised " + type(e).__name__] += 1
 
     def finish(self) -> None:
+        """Close the last batch."""
         if self.ctx is not None:
             self.log("reset: closing the last batch's loops")
             self.ctx.close()
@@ -842,6 +854,7 @@ class Campaign:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Run the campaign the arguments describe; print its count; 1 if a call failed."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--log", required=True, help="file each call is written to before it is made")
     ap.add_argument("--chunk", type=int, default=0, help="which chunk of the systematic pass (0-based)")
