@@ -3,7 +3,8 @@ StdIO, the Stream methods, the fs and dns functions) called with bad input: wron
 closed and closing handles, handles of another loop, huge and negative numbers, objects
 that are not buffers, addresses of the wrong family or shape, None. Each call must return
 or raise an ``Exception`` (not ``SystemError``, which means C left an error unset or set
-one wrongly); anything else, a crash above all, fails the campaign.
+one wrongly, nor a ``UVError`` ``UV_EFAULT``: a bad pointer handed to a system call); anything
+else, a crash above all, fails the campaign.
 
 The table (:data:`METHODS`) names each method with one valid value per argument and the
 pool of bad values for it. The systematic pass calls every method on every state of its
@@ -40,6 +41,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import uvffi
 from uvffi import dns, fs
+from uvffi.errno import UV_EFAULT
 
 Factory = Callable[["Ctx"], Any]
 
@@ -827,6 +829,10 @@ class Campaign:
         except SystemError as e:
             self.failures.append(f"{desc}: SystemError {e}")
             self.outcomes["SystemError"] += 1
+        except uvffi.error.UVError as e:
+            self.outcomes[type(e).__name__] += 1
+            if e.args and e.args[0] == UV_EFAULT:  # a bad pointer reached a system call: freed memory
+                self.failures.append(f"{desc}: {e!r}")
         except Exception as e:  # noqa: BLE001 - any exception is a pass
             self.outcomes[type(e).__name__] += 1
             self.examples.setdefault(type(e).__name__, f"{desc}: {str(e)[:120]}")
