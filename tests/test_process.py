@@ -285,3 +285,54 @@ def test_pyuv_constants_exported():
                  "UV_WRITABLE_PIPE", "UV_PROCESS_SETUID", "UV_PROCESS_SETGID", "UV_PROCESS_DETACHED",
                  "UV_PROCESS_WINDOWS_HIDE", "UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS"):
         assert isinstance(getattr(uvffi, name), int)
+
+
+def test_kill_after_the_child_was_reaped_raises_esrch_and_signals_no_process_that_took_its_pid(loop):
+    # libuv keeps a reaped child's pid, so kill(2) with it would reach whatever process
+    # the kernel has given that pid since. The reuse is simulated: the handle's pid field
+    # (found by its value) is made the pid of a live child.
+    from uvffi._core import ffi, lib
+    from uvffi.errno import UV_ESRCH
+
+    exited = []
+    proc = Process.spawn(loop, ["true"], exit_callback=lambda p, s, t: exited.append(s))
+    loop.run()  # reaped; the handle stays open
+    assert exited == [0]
+    ended = []
+    other = Process.spawn(loop, ["sleep", "30"], exit_callback=lambda p, s, t: (ended.append(t), p.close()))
+    words = ffi.cast("int *", lib.uvffi_handle_raw(proc._ptr))
+    at = next(i for i in range(64) if words[i] == proc.pid)  # read up to the field only
+    words[at] = other.pid
+    assert proc.pid == other.pid  # it was the pid field (uv_process_get_pid reads it)
+    with pytest.raises(ProcessError) as e:
+        proc.kill(signal.SIGTERM)
+    assert e.value.args[0] == UV_ESRCH
+    other.kill(signal.SIGKILL)
+    loop.run()
+    assert ended == [signal.SIGKILL]  # not the SIGTERM meant for the reaped child
+    proc.close()
+
+
+def test_the_env_array_outlives_the_spawn_under_malloc_poisoning(tmp_path):
+    # The char *[] of env was freed as soon as it was made (only the struct field, which
+    # owns nothing, was kept): the child got a freed array (EFAULT, or garbage variables).
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os, sys, uvffi
+        loop = uvffi.Loop()
+        r, w = os.pipe()
+        for i in range(20):
+            uvffi.Process.spawn(loop, [sys.executable, "-c", "import os; print(os.environ['V'])"],
+                                env={"V": "v%d" % i, "PATH": os.environ.get("PATH", "")},
+                                stdio=[uvffi.StdIO(), uvffi.StdIO(fd=w, flags=uvffi.UV_INHERIT_FD)],
+                                exit_callback=lambda p, s, t: p.close())
+            loop.run()
+        os.close(w)
+        print(sorted(os.read(r, 1 << 16).decode().split("\\n")[:-1]) == sorted("v%d" % i for i in range(20)))
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, MALLOC_PERTURB_="165", GLIBC_TUNABLES="glibc.malloc.tcache_count=0"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "True\n"

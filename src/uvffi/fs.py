@@ -25,6 +25,7 @@ import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from ._core import PYPY, ffi, lib
+from .errno import UV_EBUSY as _UV_EBUSY
 from .errno import strerror
 from .error import FSError
 from .handles.fs_event import (
@@ -71,6 +72,7 @@ UV_DIRENT_BLOCK: int = lib.UV_DIRENT_BLOCK
 
 _INT_MAX = 2 ** 31 - 1
 _UV_EOF = -4095
+
 _raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
 
 
@@ -548,18 +550,51 @@ def statfs(loop: Any, path: PathType, callback: Callback = None) -> Any:
 class Dir:
     """An open directory stream from :func:`opendir`; read it with :func:`readdir`
     (or iterate: ``for entry in dir``), close it with :func:`closedir` (or ``with``).
-    A Dir that is collected unclosed is closed then."""
+    A Dir that is collected unclosed is closed then. It takes one operation at a time:
+    while a :func:`readdir` or :func:`closedir` given a callback is in flight, another
+    one raises :class:`~uvffi.error.FSError` ``UV_EBUSY`` (from its callback on, the
+    next may be submitted)."""
 
     def __init__(self, loop: Any, ptr: Any, as_bytes: bool) -> None:
         self._loop = loop
         self._dir = ptr
         self._bytes = as_bytes
         self._lock = threading.Lock()
+        # A readdir or closedir with a callback in flight. libuv's uv_dir_t takes one
+        # operation at a time: a closedir that ran under a readdir freed the uv_dir_t
+        # the readdir's cleanup then read (a crash), and two readdirs wrote into one
+        # entries array. So a second operation raises FSError UV_EBUSY meanwhile.
+        self._busy = False
 
     @property
     def closed(self) -> bool:
         """True once :func:`closedir` ran."""
         return self._dir is None
+
+    def _check_idle(self) -> None:
+        """FSError ``UV_EBUSY`` while an operation with a callback is in flight (call
+        holding ``_lock``)."""
+        if self._busy:
+            raise FSError(_UV_EBUSY, "the directory has a readdir or closedir in flight")
+
+    def _submit_on(self, loop: Any, callback: Callable[[Any], Any], start: Callable[[Any, Any, Any], int],
+                   finish: Callable[[Any], Any], keep: Tuple[Any, ...]) -> Any:
+        """Submit an operation with a callback; the Dir is busy until its callback is due
+        (libuv's cleanup of the request, which reads the uv_dir_t, has run then)."""
+        with self._lock:
+            self._check_idle()
+            self._live()
+            self._busy = True
+
+        def done(req: Any) -> None:
+            self._busy = False
+            callback(req)
+
+        try:
+            return _run(loop, done, start, finish, keep)
+        except BaseException:
+            self._busy = False
+            raise
 
     def _live(self) -> Any:
         if self._dir is None:
@@ -621,8 +656,12 @@ def readdir(loop: Any, dir: Dir, nentries: int = 64, callback: Callback = None) 
                 for i in range(req.result)]
 
     if callback is not None:
-        return _run(loop, callback, start, finish, (dir, ents))
+        _loop_raw(loop)
+        if not callable(callback):
+            raise TypeError("callback must be a callable or None")
+        return dir._submit_on(loop, callback, start, finish, (dir, ents))
     with dir._lock:
+        dir._check_idle()
         return _run(loop, None, start, finish)
 
 
@@ -637,7 +676,11 @@ def closedir(loop: Any, dir: Dir, callback: Callback = None) -> Any:
         return lib.uv_fs_closedir(lp, req, d, cb)
 
     if callback is not None:
-        return _run(loop, callback, start, _none, (dir,))
+        _loop_raw(loop)
+        if not callable(callback):
+            raise TypeError("callback must be a callable or None")
+        return dir._submit_on(loop, callback, start, _none, (dir,))
     with dir._lock:
+        dir._check_idle()
         return _run(loop, None, start, _none)
 

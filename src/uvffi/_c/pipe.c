@@ -89,7 +89,11 @@ static uvffi_req_t *uvffi__pipe_connect(uvffi_handle_t *h, uintptr_t self, const
 
 static int uvffi__pipe_open(uvffi_handle_t *h, int fd)
 {
+    int err;
     UVFFI_GUARD(h, &uvffi__kind_pipe)
+    err = uvffi__stream_pollable(h->uv.handle.loop, fd);
+    if (err)
+        return err;
     return uv_pipe_open(UVFFI_PIPE(h), (uv_file)fd);
 }
 

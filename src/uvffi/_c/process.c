@@ -112,6 +112,12 @@ static const uvffi_kind_t uvffi__kind_process = {"process", UV_PROCESS, uvffi__p
 static int uvffi__process_kill(uvffi_handle_t *h, int signum)
 {
     UVFFI_GUARD(h, &uvffi__kind_process)
+    /* libuv stops the handle when it reaps the child, and keeps its pid: kill(2) with it
+     * then would signal whatever process the kernel has given that pid since. A child
+     * not reaped yet is a zombie whose pid cannot be reused, so until then the kill is
+     * safe. */
+    if (!uv_is_active(&h->uv.handle))
+        return UV_ESRCH;
     return uv_process_kill(UVFFI_UV(h, uv_process_t), signum);
 }
 

@@ -15,6 +15,12 @@
  * the close callback.
  */
 
+#include <errno.h>
+#include <sys/stat.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
+
 /*@cdef
 #define UV_EOF ...
 #define UVFFI_READ_SIZE ...
@@ -80,6 +86,36 @@ static int uvffi__is_stream(uvffi_handle_t *h)
         return UVFFI_EKIND;
 
 #define UVFFI_STREAM(h) UVFFI_UV(h, uv_stream_t)
+
+/* Whether the loop can watch `fd` (0, or the error to refuse it with). libuv's open
+ * functions take any fd, but its poller aborts the process when the kernel refuses to
+ * watch it, and it finds out only once the loop polls: epoll takes no regular file,
+ * directory or /dev/null (EPERM). So TCP.open and Pipe.open ask the loop's own epoll
+ * first (add, then remove: what libuv's uv_poll_init does with uv__io_check_fd);
+ * elsewhere, regular files and directories are refused. */
+static int uvffi__stream_pollable(uv_loop_t *loop, int fd)
+{
+    struct stat st;
+#ifdef __linux__
+    int backend = uv_backend_fd(loop);
+    if (backend >= 0) {
+        struct epoll_event e;
+        memset(&e, 0, sizeof e);
+        if (epoll_ctl(backend, EPOLL_CTL_ADD, fd, &e) == 0) {
+            epoll_ctl(backend, EPOLL_CTL_DEL, fd, &e);
+            return 0;
+        }
+        return errno == EEXIST ? 0 : uv_translate_sys_error(errno);
+    }
+#else
+    (void)loop;
+#endif
+    if (fstat(fd, &st))
+        return uv_translate_sys_error(errno);
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return UV_EINVAL;
+    return 0;
+}
 
 /* ---- reading ------------------------------------------------------------ */
 

@@ -71,7 +71,11 @@ static uvffi_req_t *uvffi__tcp_connect(uvffi_handle_t *h, uintptr_t self, const 
 
 static int uvffi__tcp_open(uvffi_handle_t *h, int fd)
 {
+    int err;
     UVFFI_GUARD(h, &uvffi__kind_tcp)
+    err = uvffi__stream_pollable(h->uv.handle.loop, fd);
+    if (err)
+        return err;
     return uv_tcp_open(UVFFI_TCP(h), (uv_os_sock_t)fd);
 }
 

@@ -93,7 +93,9 @@ class Pipe(Stream):
         return req
 
     def open(self, fd: int) -> None:
-        """Manage the existing pipe or unix socket ``fd`` (it then belongs to the handle)."""
+        """Manage the existing pipe or unix socket ``fd`` (it then belongs to the handle).
+        An fd the loop cannot watch (a regular file, a directory, ``/dev/null``) raises
+        ``PipeError`` ``UV_EPERM``."""
         if not isinstance(fd, int) or isinstance(fd, bool):
             raise TypeError(f"fd must be an int, not {type(fd).__name__}")
         if not 0 <= fd <= 0x7FFFFFFF:

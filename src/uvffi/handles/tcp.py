@@ -72,7 +72,9 @@ class TCP(Stream):
         return req
 
     def open(self, fd: int) -> None:
-        """Manage the existing socket ``fd`` (it then belongs to the handle)."""
+        """Manage the existing socket ``fd`` (it then belongs to the handle). An fd the
+        loop cannot watch (a regular file, a directory, ``/dev/null``) raises ``TCPError``
+        ``UV_EPERM``."""
         fd = _uint(fd, "fd", 0x7FFFFFFF)
         err = lib.uvffi_tcp_open(self._live(), fd)
         if err:
