@@ -68,8 +68,8 @@ def _takes_transport(method: Callable[..., Any]) -> bool:
         return False
 
 
-_ATTACH_TAKES_TRANSPORT = _takes_transport(base_events.Server._attach)
-_DETACH_TAKES_TRANSPORT = _takes_transport(base_events.Server._detach)
+_ATTACH_TAKES_TRANSPORT = _takes_transport(base_events.Server._attach)  # type: ignore[attr-defined]
+_DETACH_TAKES_TRANSPORT = _takes_transport(base_events.Server._detach)  # type: ignore[attr-defined]
 
 
 def server_attach(server: Any, transport: Any) -> None:

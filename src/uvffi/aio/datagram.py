@@ -130,7 +130,7 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
                 if self._connected:
                     sock.send(data)
                 else:
-                    sock.sendto(data, addr)
+                    sock.sendto(data, addr)  # type: ignore[arg-type]
                 return
             except (BlockingIOError, InterruptedError):
                 pass
@@ -227,8 +227,9 @@ def make_datagram_transport(loop: Any, sock: socket.socket, protocol: asyncio.Da
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
         # libuv's UDP handle is for IP; a unix datagram socket gets asyncio's selector transport,
         # which runs on the loop's add_reader/add_writer.
-        return selector_events._SelectorDatagramTransport(  # type: ignore[no-any-return]
+        fallback: asyncio.DatagramTransport = selector_events._SelectorDatagramTransport(  # type: ignore[attr-defined]
             loop, sock, protocol, address, waiter, extra)
+        return fallback
     handle = UDP(loop.uv_loop)
     try:
         handle.open(sock.fileno())

@@ -49,7 +49,7 @@ def open_stream_handle(loop: Any, sock: socket.socket) -> Stream:
     else:
         handle = TCP(loop.uv_loop)
     try:
-        handle.open(sock.fileno())  # type: ignore[attr-defined]
+        handle.open(sock.fileno())
     except UVError as exc:
         handle.close()
         raise uv_error_exception(exc) from None
@@ -396,6 +396,8 @@ def ssl_transport(loop: Any, handle: Stream, rawsock: socket.socket, protocol: a
     elif ssl_shutdown_timeout is not None:
         handle.close()
         raise ValueError("ssl_shutdown_timeout needs Python 3.11 or later")
-    ssl_protocol = sslproto.SSLProtocol(loop, protocol, sslcontext, waiter, server_side, server_hostname, **kwargs)
+    ssl_protocol = sslproto.SSLProtocol(loop, protocol, sslcontext, waiter,  # type: ignore[arg-type]
+                                        server_side, server_hostname, **kwargs)
     UVStreamTransport(loop, handle, rawsock, ssl_protocol, None, extra, server)
-    return ssl_protocol._app_transport  # type: ignore[no-any-return]
+    app_transport: asyncio.Transport = ssl_protocol._app_transport
+    return app_transport

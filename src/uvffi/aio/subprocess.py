@@ -178,7 +178,8 @@ class UVSubprocessTransport(base_subprocess.BaseSubprocessTransport):
                 gid = _gid(kwargs["group"])
                 flags |= UV_PROCESS_SETGID
             try:
-                handle = Process.spawn(self._loop.uv_loop, argv, executable=argv[0] if shell else executable,
+                uv_loop = self._loop.uv_loop  # type: ignore[attr-defined]  # a uvffi.aio.Loop's uvffi.Loop
+                handle = Process.spawn(uv_loop, argv, executable=argv[0] if shell else executable,
                                        env=kwargs.get("env"), cwd=kwargs.get("cwd"), uid=uid, gid=gid,
                                        flags=flags, stdio=stdio, exit_callback=self._on_exit)
             except ProcessError as exc:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Tuple
 __all__ = ["create_unix_connection", "create_unix_server"]
 
 _CCT_HAS_SHUTDOWN_TIMEOUT = "ssl_shutdown_timeout" in inspect.signature(
-    base_events.BaseEventLoop._create_connection_transport).parameters   # 3.11+
+    base_events.BaseEventLoop._create_connection_transport).parameters  # type: ignore[attr-defined]  # 3.11+
 _SERVER_HAS_SHUTDOWN_TIMEOUT = "ssl_shutdown_timeout" in inspect.signature(base_events.Server.__init__).parameters
 
 
@@ -128,6 +128,6 @@ async def create_unix_server(loop: Any, protocol_factory: Callable[[], asyncio.B
     sock.setblocking(False)
     server = base_events.Server(loop, [sock], protocol_factory, ssl, backlog, ssl_handshake_timeout, **extra)
     if start_serving:
-        server._start_serving()
+        server._start_serving()  # type: ignore[attr-defined]  # asyncio's own create_unix_server calls it
         await asyncio.sleep(0)  # as asyncio: one iteration, so that serving has begun on return
     return server
