@@ -10,7 +10,7 @@ import socket
 import struct
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 from aio_transports_helpers import EchoServer, Recorder, fresh_loop, run, ssl_contexts
@@ -659,3 +659,39 @@ def test_ssl_handshake_failure_fails_the_connection(aloop: Loop, tmp_path: Path)
             await server.wait_closed()
 
     run(aloop, main(), timeout=60)
+
+
+def test_loop_sendfile_sends_a_file_through_the_write_fallback(aloop: Loop, tmp_path: Path) -> None:
+    payload = os.urandom(3 << 20)
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+
+    async def main() -> Tuple[int, bytes]:
+        received = aloop.create_future()
+
+        class Sink(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.buf = bytearray()
+
+            def data_received(self, data: bytes) -> None:
+                self.buf += data
+
+            def eof_received(self) -> bool:
+                received.set_result(bytes(self.buf))
+                return False
+
+        server = await aloop.create_server(Sink, "127.0.0.1", 0)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        with open(path, "rb") as f:
+            sent = await aloop.sendfile(transport, f)
+        transport.write_eof()
+        data = await received
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        return sent, data
+
+    sent, data = run(aloop, main(), timeout=60)
+    assert sent == len(payload)
+    assert data == payload

@@ -13,7 +13,7 @@ import inspect
 import os
 import socket
 import warnings
-from asyncio import base_events
+from asyncio import base_events, transports
 from asyncio.log import logger
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -160,17 +160,23 @@ class TransportBase:
                 pass
 
 
-class FlowControl:
+class FlowControl(transports._FlowControlMixin):
     """The write side's high/low water marks (asyncio's defaults: 64 KiB high, a quarter of it
     low) and the ``pause_writing()`` / ``resume_writing()`` calls at them. The subclass gives
-    ``get_write_buffer_size`` and calls :meth:`_maybe_pause_protocol` after queueing and
-    :meth:`_maybe_resume_protocol` after the buffer shrank."""
+    ``get_write_buffer_size``, calls :meth:`_init_flow_control` in its constructor,
+    :meth:`_maybe_pause_protocol` after queueing and :meth:`_maybe_resume_protocol` after the
+    buffer shrank.
 
-    _high_water: int = 64 * 1024
-    _low_water: int = 16 * 1024
-    _protocol_paused: bool = False
+    Its base is asyncio's own flow-control mix-in (whose slots hold ``_loop``, ``_high_water``,
+    ``_low_water`` and ``_protocol_paused``) only because ``loop.sendfile()``'s fallback accepts
+    nothing else; the methods are these."""
+
     _protocol: Any = None
-    _loop: Any = None
+    _loop: Any  # a slot of asyncio's mix-in
+
+    def _init_flow_control(self) -> None:
+        self._protocol_paused = False
+        self._set_write_buffer_limits()
 
     def get_write_buffer_size(self) -> int:  # pragma: no cover - overridden
         """Bytes queued for writing."""

@@ -46,6 +46,7 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
                  address: Optional[Address] = None, waiter: Optional["asyncio.Future[Any]"] = None,
                  extra: Optional[Dict[str, Any]] = None) -> None:
         TransportBase.__init__(self, loop, extra)
+        self._init_flow_control()
         socket_extra(sock, self._extra)
         self._handle: Optional[UDP] = handle
         self._sock: Optional[socket.socket] = sock

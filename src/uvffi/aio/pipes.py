@@ -219,6 +219,7 @@ class UVWritePipeTransport(_PipeTransport, FlowControl, asyncio.WriteTransport):
     def __init__(self, loop: Any, pipe: Any, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(loop, pipe, protocol, extra)
+        self._init_flow_control()
         self._conn_lost = 0
         self._pending_writes = 0
         self._watch: Optional[Poll] = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import socket
-from asyncio import sslproto
+from asyncio import constants, sslproto
 from asyncio.log import logger
 from typing import Any, Dict, Optional, Union
 
@@ -67,11 +67,14 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
     :meth:`get_write_buffer_size` and drives ``pause_writing``/``resume_writing``."""
 
     _what = "socket transport"
+    # loop.sendfile() writes the file through write() and pause/resume_writing (asyncio's fallback)
+    _sendfile_compatible = constants._SendfileMode.FALLBACK
 
     def __init__(self, loop: Any, handle: Stream, sock: socket.socket, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
                  server: Any = None) -> None:
         TransportBase.__init__(self, loop, extra)
+        self._init_flow_control()
         socket_extra(sock, self._extra)
         self._handle: Optional[Stream] = handle
         self._sock: Optional[socket.socket] = sock
