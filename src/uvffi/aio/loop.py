@@ -60,7 +60,7 @@ from ..handles.timer import Timer
 from ..loop import RUN_NOWAIT, RUN_ONCE
 from ..loop import Loop as UVLoop
 from .readers import FdWatchers, fileno_of
-from .sock import SockMethods
+from .sock import _SockMethods
 
 __all__ = ["Loop"]
 
@@ -128,7 +128,7 @@ class _UVSelector:
             self._timer.close()
 
 
-class Loop(SockMethods, base_events.BaseEventLoop):
+class Loop(_SockMethods, base_events.BaseEventLoop):
     """An :class:`asyncio.AbstractEventLoop` that runs on a libuv loop.
 
     ``Loop()`` creates a :class:`uvffi.Loop` of its own, closed by :meth:`close`.
@@ -145,7 +145,7 @@ class Loop(SockMethods, base_events.BaseEventLoop):
     close, the exception handler, debug mode, executors, create_connection,
     create_server, ...); libuv does the waiting and the I/O: fd watching
     (:meth:`add_reader`, ...) on :class:`uvffi.Poll`, the cross-thread wakeup of
-    :meth:`call_soon_threadsafe` on :class:`uvffi.Async`, name resolution on
+    ``call_soon_threadsafe`` on :class:`uvffi.Async`, name resolution on
     :mod:`uvffi.dns` (libuv's thread pool), signals through Python's
     :func:`signal.signal` with the loop woken by uvffi's signal wakeup.
     """

@@ -21,12 +21,11 @@ except ImportError:  # pragma: no cover - Python built without OpenSSL
 if TYPE_CHECKING:
     from asyncio import Future, events
 
-__all__ = ["SockMethods"]
 
 _RETRY = (BlockingIOError, InterruptedError)
 
 
-def _check_sock(loop: "SockMethods", sock: Any) -> None:
+def _check_sock(loop: "_SockMethods", sock: Any) -> None:
     if _ssl is not None and isinstance(sock, _ssl.SSLSocket):
         raise TypeError("Socket cannot be of type SSLSocket")
     if loop._debug and sock.gettimeout() != 0:
@@ -55,7 +54,7 @@ def _accept_nonblocking(sock: socket.socket) -> Tuple[socket.socket, Any]:
     return conn, address
 
 
-class SockMethods:
+class _SockMethods:
     """The ``sock_*`` methods, mixed into :class:`uvffi.aio.Loop`."""
 
     if TYPE_CHECKING:  # what they use of the loop (asyncio.BaseEventLoop and uvffi.aio.Loop)
