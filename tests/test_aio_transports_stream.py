@@ -695,3 +695,50 @@ def test_loop_sendfile_sends_a_file_through_the_write_fallback(aloop: Loop, tmp_
     sent, data = run(aloop, main(), timeout=60)
     assert sent == len(payload)
     assert data == payload
+
+
+def test_start_tls_upgrades_a_plain_connection(aloop: Loop, tmp_path: Path) -> None:
+    server_ctx, client_ctx = ssl_contexts(tmp_path)
+
+    class Line(asyncio.Protocol):
+        """Collects lines into a queue; ``transport`` is whichever transport is current."""
+
+        def __init__(self) -> None:
+            self.lines: "asyncio.Queue[bytes]" = asyncio.Queue()
+            self.buf = b""
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.buf += data
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                self.lines.put_nowait(line)
+
+    async def serve(proto: Line) -> None:
+        assert await proto.lines.get() == b"STARTTLS"
+        proto.transport.write(b"OK\n")
+        tls = await aloop.start_tls(proto.transport, proto, server_ctx, server_side=True)
+        line = await proto.lines.get()
+        tls.write(b"secure " + line + b"\n")
+
+    def factory() -> Line:
+        proto = Line()
+        asyncio.ensure_future(serve(proto))
+        return proto
+
+    async def main() -> Tuple[bytes, bytes]:
+        server = await aloop.create_server(factory, "127.0.0.1", 0)
+        transport, proto = await aloop.create_connection(Line, "127.0.0.1", _port(server))
+        transport.write(b"STARTTLS\n")
+        ok = await proto.lines.get()
+        tls = await aloop.start_tls(transport, proto, client_ctx, server_hostname="localhost")
+        assert tls.get_extra_info("peercert") is not None
+        tls.write(b"hello\n")
+        answer = await proto.lines.get()
+        tls.close()
+        server.close()
+        return ok, answer
+
+    assert run(aloop, main(), timeout=60) == (b"OK", b"secure hello")

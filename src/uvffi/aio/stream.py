@@ -69,6 +69,7 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
     _what = "socket transport"
     # loop.sendfile() writes the file through write() and pause/resume_writing (asyncio's fallback)
     _sendfile_compatible = constants._SendfileMode.FALLBACK
+    _start_tls_compatible = True  # loop.start_tls() may put SSL over it
 
     def __init__(self, loop: Any, handle: Stream, sock: socket.socket, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
