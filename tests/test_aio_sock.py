@@ -432,3 +432,44 @@ def test_sock_connect_and_accept_over_a_unix_socket(aloop: uvffi.aio.Loop) -> No
             assert aloop.run_until_complete(main()) == b"over unix"
         finally:
             srv.close()
+
+
+class _Wrapped:
+    """A socket stand-in whose methods can be replaced between two tries of the loop."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.sendto: Any = self._would_block
+
+    @staticmethod
+    def _would_block(*args: Any) -> int:
+        raise BlockingIOError
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+
+def test_sock_sendto_looks_the_method_up_at_each_try(aloop: uvffi.aio.Loop) -> None:
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for s in (rx, tx):
+        s.setblocking(False)
+    rx.bind(("127.0.0.1", 0))
+    wrapped = _Wrapped(tx)
+
+    async def main() -> Any:
+        # the first tries would block; then the real method is put in place, and the
+        # retry of the writable socket must use it
+        aloop.call_soon(setattr, wrapped, "sendto", tx.sendto)
+        await aloop.sock_sendto(wrapped, b"late", rx.getsockname())  # type: ignore[arg-type]
+        return await aloop.sock_recvfrom(rx, 100)
+
+    try:
+        data, _ = aloop.run_until_complete(main())
+        assert data == b"late"
+    finally:
+        rx.close()
+        tx.close()

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import math
 import signal
 import socket
@@ -316,7 +317,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         stops): the Python-level handler queues the callback; while the loop waits,
         uvffi's signal wakeup fd wakes it, and between waits the loop's own wakeup
         socket (Python's wakeup fd while handlers are installed) does."""
-        if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+        # inspect's test: asyncio.iscoroutinefunction is deprecated from Python 3.14
+        if asyncio.iscoroutine(callback) or inspect.iscoroutinefunction(callback):
             raise TypeError("coroutines cannot be used with add_signal_handler()")
         self._check_signal(sig)
         self._check_closed()
