@@ -742,3 +742,30 @@ def test_start_tls_upgrades_a_plain_connection(aloop: Loop, tmp_path: Path) -> N
         return ok, answer
 
     assert run(aloop, main(), timeout=60) == (b"OK", b"secure hello")
+
+
+def test_create_connection_returns_before_the_first_data_reaches_the_protocol(aloop: Loop) -> None:
+    # asyncio's order: the coroutine awaiting the connection resumes before data_received runs,
+    # even when the peer sends at once (CPython's test_buffered_proto relies on it)
+    async def main() -> List[str]:
+        order: List[str] = []
+
+        class Greeter(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                transport.write(b"welcome")
+
+        class Client(asyncio.Protocol):
+            def data_received(self, data: bytes) -> None:
+                order.append("data")
+
+        server = await aloop.create_server(Greeter, "127.0.0.1", 0)
+        transport, _ = await aloop.create_connection(Client, "127.0.0.1", _port(server))
+        order.append("create_connection returned")
+        while "data" not in order:
+            await asyncio.sleep(0.001)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+        return order
+
+    assert run(aloop, main()) == ["create_connection returned", "data"]

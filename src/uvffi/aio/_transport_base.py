@@ -21,7 +21,8 @@ from ..errno import errorcode, strerror
 
 __all__ = [
     "uv_exception", "uv_error_exception", "FlowControl", "TransportBase", "server_attach", "server_detach",
-    "set_result_unless_cancelled", "socket_extra", "check_data", "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
+    "set_result_unless_cancelled", "socket_extra", "check_data", "start_after_waiter",
+    "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
 ]
 
 LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
@@ -150,14 +151,37 @@ class TransportBase:
             })
         self._force_close(exc)
 
+    def _holds_resources(self) -> bool:
+        """Whether the fd (or pipe object) is still the transport's to close."""
+        return getattr(self, "_handle", None) is not None
+
+    def _release(self) -> None:
+        """Close what the transport still holds, at once (from the finaliser)."""
+        self._close_handle()
+
+    def _close_handle(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        # asyncio's rule: a transport dropped while open is a resource leak worth a warning.
-        if not self._closing and getattr(self, "_loop", None) is not None:
+        # asyncio's rule: a transport dropped while it still holds its fd is a resource leak
+        # worth a warning (also when it was closed but the loop stopped before it finished).
+        if self._holds_resources():
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             try:
-                self._force_close(None)
+                self._release()
             except Exception:  # noqa: BLE001 - a finaliser must not raise; the loop may be closed
                 pass
+
+
+def start_after_waiter(loop: Any, start: Callable[[], None]) -> None:
+    """Start reading one loop iteration later than asyncio's transports register their reader.
+
+    libuv delivers data inside the loop's poll, before the ready queue runs, and the transports
+    hand it to the protocol at once; asyncio's reader callback, in contrast, is queued *behind*
+    the task that awaits the connection waiter. Starting libuv's reading from a callback queued
+    by a callback (so after that task's step) keeps asyncio's order: the awaiting coroutine
+    (``create_connection``, ``connect_read_pipe``, ...) resumes before the first data arrives."""
+    loop.call_soon(loop.call_soon, start)
 
 
 class FlowControl(transports._FlowControlMixin):

@@ -27,6 +27,7 @@ from ._transport_base import (
     check_data,
     set_result_unless_cancelled,
     socket_extra,
+    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
@@ -62,7 +63,7 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
         if transports is not None:
             transports[self._fd] = self
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_receiving)
+        start_after_waiter(loop, self._start_receiving)  # after connection_made and the waiter, unless paused
         if waiter is not None:
             loop.call_soon(set_result_unless_cancelled, waiter, None)
 

@@ -31,6 +31,7 @@ from ._transport_base import (
     server_detach,
     set_result_unless_cancelled,
     socket_extra,
+    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
@@ -102,7 +103,7 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         if server is not None:
             server_attach(server, self)
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_reading)  # after connection_made, unless it paused reading
+        start_after_waiter(loop, self._start_reading)  # after connection_made and the waiter, unless paused
         if waiter is not None:
             loop.call_soon(set_result_unless_cancelled, waiter, None)
 
