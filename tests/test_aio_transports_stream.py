@@ -769,3 +769,48 @@ def test_create_connection_returns_before_the_first_data_reaches_the_protocol(al
         return order
 
     assert run(aloop, main()) == ["create_connection returned", "data"]
+
+
+def test_sendfile_native_sends_the_file_zero_copy_and_blocks_bare_writes(aloop: Loop, tmp_path: Path) -> None:
+    from uvffi.aio.stream import sendfile_native
+
+    payload = os.urandom(5 << 20)  # more than the socket buffers: the sender must wait for writability
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+
+    async def main() -> Tuple[int, int, bytes]:
+        received = aloop.create_future()
+
+        class Sink(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.buf = bytearray()
+
+            def data_received(self, data: bytes) -> None:
+                self.buf += data
+
+            def eof_received(self) -> bool:
+                received.set_result(bytes(self.buf))
+                return False
+
+        server = await aloop.create_server(Sink, "127.0.0.1", 0)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        transport.write(b"head:")
+        with open(path, "rb") as f:
+            task = asyncio.ensure_future(sendfile_native(aloop, transport, f, 0, None))
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="sendfile is in progress"):
+                transport.write(b"in the middle")
+            sent = await task
+            position = f.tell()
+        transport.write(b":tail")
+        transport.write_eof()
+        data = await received
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        return sent, position, data
+
+    sent, position, data = run(aloop, main(), timeout=60)
+    assert sent == position == len(payload)
+    assert data == b"head:" + payload + b":tail"
