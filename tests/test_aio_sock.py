@@ -473,3 +473,46 @@ def test_sock_sendto_looks_the_method_up_at_each_try(aloop: uvffi.aio.Loop) -> N
     finally:
         rx.close()
         tx.close()
+
+
+def test_a_reader_removed_and_added_again_before_the_loop_runs_reuses_its_poll(aloop: uvffi.aio.Loop,
+                                                                                pair: Any) -> None:
+    a, b = pair
+    aloop.add_reader(a, lambda: None)
+    aloop.run_until_complete(asyncio.sleep(0))
+    poll = aloop._fds._watches[a.fileno()].poll
+    assert aloop.remove_reader(a) is True
+    got: List[bytes] = []
+    aloop.add_reader(a, lambda: got.append(a.recv(10)) or aloop.stop())
+    assert aloop._fds._watches[a.fileno()].poll is poll  # no Poll closed and made anew
+    b.send(b"again")
+    aloop.run_forever()
+    assert got == [b"again"]
+    aloop.remove_reader(a)
+    aloop.run_until_complete(asyncio.sleep(0))
+    assert a.fileno() not in aloop._fds._watches  # with no callback left, the next iteration closes it
+    assert poll.closed
+
+
+def test_another_file_on_the_same_fd_number_gets_its_own_poll(aloop: uvffi.aio.Loop) -> None:
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    fd = a.fileno()
+    try:
+        aloop.add_reader(a, lambda: None)
+        aloop.run_until_complete(asyncio.sleep(0))  # a's file is in epoll
+        aloop.remove_reader(fd)
+        a.close()
+        b.close()
+        os.dup2(c.fileno(), fd)  # fd now names another socket (c's): a new file for the same number
+        got: List[bytes] = []
+        aloop.add_reader(fd, lambda: got.append(os.read(fd, 10)) or aloop.stop())
+        d.send(b"new file")
+        aloop.call_later(5, aloop.stop)  # a watcher left on the old file would never fire
+        aloop.run_forever()
+        assert got == [b"new file"]
+        aloop.remove_reader(fd)
+    finally:
+        os.close(fd)
+        c.close()
+        d.close()
