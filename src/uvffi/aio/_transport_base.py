@@ -21,7 +21,7 @@ from ..errno import errorcode, strerror
 
 __all__ = [
     "uv_exception", "uv_error_exception", "FlowControl", "TransportBase", "server_attach", "server_detach",
-    "set_result_unless_cancelled", "socket_extra", "check_data", "start_after_waiter",
+    "set_result_unless_cancelled", "socket_extra", "check_data", "start_after_waiter", "release_fd_watchers",
     "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
 ]
 
@@ -171,6 +171,17 @@ class TransportBase:
                 self._release()
             except Exception:  # noqa: BLE001 - a finaliser must not raise; the loop may be closed
                 pass
+
+
+def release_fd_watchers(loop: Any) -> None:
+    """Before a libuv handle takes over an fd: let the loop's ``add_reader``/``add_writer`` table
+    (``uvffi.aio.readers.FdWatchers``) close the Polls it keeps without callbacks until its next
+    sync, now. A Poll still open on the fd (``sock_connect``'s, in the same iteration) would make
+    libuv refuse the handle (``UV_EEXIST``), and closing it later would ``epoll_ctl(DEL)`` the fd
+    from under the handle."""
+    sync = getattr(getattr(loop, "_fds", None), "sync", None)
+    if sync is not None:
+        sync()
 
 
 def start_after_waiter(loop: Any, start: Callable[[], None]) -> None:

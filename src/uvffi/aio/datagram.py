@@ -25,6 +25,7 @@ from ._transport_base import (
     FlowControl,
     TransportBase,
     check_data,
+    release_fd_watchers,
     set_result_unless_cancelled,
     socket_extra,
     start_after_waiter,
@@ -233,6 +234,7 @@ def make_datagram_transport(loop: Any, sock: socket.socket, protocol: asyncio.Da
             loop, sock, protocol, address, waiter, extra)
         return fallback
     handle = UDP(loop.uv_loop)
+    release_fd_watchers(loop)
     try:
         handle.open(sock.fileno())
     except UVError as exc:

@@ -30,6 +30,7 @@ from ._transport_base import (
     FlowControl,
     TransportBase,
     check_data,
+    release_fd_watchers,
     server_attach,
     server_detach,
     set_result_unless_cancelled,
@@ -53,6 +54,7 @@ def open_stream_handle(loop: Any, sock: socket.socket) -> Stream:
         handle = Pipe(loop.uv_loop)
     else:
         handle = TCP(loop.uv_loop)
+    release_fd_watchers(loop)
     try:
         handle.open(sock.fileno())
     except UVError as exc:
