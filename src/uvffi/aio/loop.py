@@ -486,21 +486,24 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
     async def create_unix_connection(
             self, protocol_factory: Any, path: Any = None, *, ssl: Any = None,
             sock: Optional[socket.socket] = None, server_hostname: Optional[str] = None,
-            ssl_handshake_timeout: Optional[float] = None, ssl_shutdown_timeout: Optional[float] = None) -> Any:
-        """A Unix domain socket connection: ``(transport, protocol)``."""
+            ssl_handshake_timeout: Optional[float] = None, ssl_shutdown_timeout: Optional[float] = None,
+            **kwargs: Any) -> Any:
+        """A Unix domain socket connection: ``(transport, protocol)``. Keywords newer
+        Pythons may add are passed on as given."""
         return await _impl("unix").create_unix_connection(
             self, protocol_factory, path, ssl=ssl, sock=sock, server_hostname=server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout)
+            ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout, **kwargs)
 
     async def create_unix_server(
             self, protocol_factory: Any, path: Any = None, *, sock: Optional[socket.socket] = None,
             backlog: int = 100, ssl: Any = None, ssl_handshake_timeout: Optional[float] = None,
-            ssl_shutdown_timeout: Optional[float] = None, start_serving: bool = True) -> Any:
-        """A Unix domain socket server: an :class:`asyncio.Server`."""
+            ssl_shutdown_timeout: Optional[float] = None, start_serving: bool = True, **kwargs: Any) -> Any:
+        """A Unix domain socket server: an :class:`asyncio.Server`. Keywords newer
+        Pythons add (3.13's ``cleanup_socket``) are passed on as given."""
         return await _impl("unix").create_unix_server(
             self, protocol_factory, path, sock=sock, backlog=backlog, ssl=ssl,
             ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout,
-            start_serving=start_serving)
+            start_serving=start_serving, **kwargs)
 
 
 if sys.platform == "win32":  # pragma: no cover - uvffi.aio is for Unix
