@@ -449,3 +449,14 @@ def test_uv_loop_handles_lists_no_internal_handle(aloop: uvffi.aio.Loop) -> None
     finally:
         a.close()
         b.close()
+
+
+def test_loop_refuses_a_closed_uv_loop_without_an_unclosed_loop_warning() -> None:
+    uv = uvffi.Loop()
+    uv.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError):
+            uvffi.aio.Loop(uv)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

@@ -18,11 +18,11 @@ How it maps asyncio's selector semantics onto libuv:
   callbacks become ready, and the Poll is restarted by the next ``sync`` if still wanted.
 - ``uv_poll_init`` makes the fd non-blocking; asyncio never changes an fd's mode, so a
   blocking fd is put back to blocking (epoll does not care).
-- When neither a reader nor a writer is left, the Poll is closed by the next ``sync``;
-  a callback added for the fd before that reuses it if the fd is still the same file
-  (``fstat``'s device and inode), so a ``sock_recv`` loop, which removes its reader when
-  done and adds one at the next wait, costs no Poll and no epoll change. Another file
-  on the same fd number gets a Poll of its own.
+- When neither a reader nor a writer is left the Poll is closed at once, which frees
+  the fd for another libuv handle of the loop (a transport's) and takes it out of epoll
+  while it is still the same file; a later ``add_reader`` on the fd number (maybe
+  another file by then) starts afresh. (Keeping idle Polls for reuse was tried: a
+  transport opened on the fd then met UV_EEXIST.)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 import errno
 import os
 from asyncio import events
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Optional, Set
 
 from ..error import PollError, UVError
 from ..handles.poll import UV_READABLE, UV_WRITABLE, Poll
@@ -61,12 +61,10 @@ def fileno_of(fd: Any) -> int:
 class _Watch:
     """One fd: its Poll, the reader and writer Handles (or None), the fileobj kept."""
 
-    __slots__ = ("fd", "poll", "reader", "writer", "ready", "dirty", "started", "ident")
+    __slots__ = ("fd", "poll", "reader", "writer", "ready", "dirty", "started")
 
-    def __init__(self, fd: int, poll: Poll, ready: Deque[Any], dirty: Set["_Watch"],
-                 ident: Tuple[int, int]) -> None:
+    def __init__(self, fd: int, poll: Poll, ready: Deque[Any], dirty: Set["_Watch"]) -> None:
         self.fd = fd
-        self.ident = ident  # (st_dev, st_ino) of the file when the Poll was made
         self.poll = poll
         self.reader: Optional[events.Handle] = None
         self.writer: Optional[events.Handle] = None
@@ -104,17 +102,6 @@ class FdWatchers:
 
     def _watch(self, fd: int) -> _Watch:
         w = self._watches.get(fd)
-        if w is not None and w.reader is None and w.writer is None:
-            # Left by a remove since the last sync(), which closes it: reused if the fd is
-            # still the same file (a sock_recv loop re-adds its reader each time: no
-            # Poll to close and make anew, no epoll change), else closed now.
-            try:
-                st: Optional[os.stat_result] = os.fstat(fd)
-            except OSError:
-                st = None
-            if st is None or (st.st_dev, st.st_ino) != w.ident:
-                self._drop(w)
-                w = None
         if w is None:
             loop = self._loop
             try:
@@ -131,12 +118,7 @@ class FdWatchers:
                     os.set_blocking(fd, True)
                 except OSError:
                     pass
-            try:
-                st = os.fstat(fd)
-                ident = (st.st_dev, st.st_ino)
-            except OSError:
-                ident = (-1, -1)
-            w = self._watches[fd] = _Watch(fd, poll, loop._ready, self._dirty, ident)
+            w = self._watches[fd] = _Watch(fd, poll, loop._ready, self._dirty)
         return w
 
     def add(self, fd: Any, writing: bool, callback: Callable[..., Any], args: Any) -> events.Handle:
@@ -164,8 +146,14 @@ class FdWatchers:
             old, w.writer = w.writer, None
         else:
             old, w.reader = w.reader, None
-        # the Poll itself goes at the next sync(), unless the fd gets a callback again first
-        self._dirty.add(w)
+        if w.reader is None and w.writer is None:
+            # Closed now, not later: the fd must be free for another handle of the loop at
+            # once (create_connection opens its transport's uvffi TCP on the fd right after
+            # sock_connect removed its writer; libuv refuses a second watcher: UV_EEXIST),
+            # and closing later could take the fd out of epoll under that new handle.
+            self._drop(w)
+        else:
+            self._dirty.add(w)
         if old is None:
             return False
         old.cancel()
@@ -184,9 +172,6 @@ class FdWatchers:
         while dirty:
             w = dirty.pop()
             mask = w.mask()
-            if not mask:
-                self._drop(w)
-                continue
             if mask == w.started:
                 continue
             try:
