@@ -814,3 +814,28 @@ def test_sendfile_native_sends_the_file_zero_copy_and_blocks_bare_writes(aloop: 
     sent, position, data = run(aloop, main(), timeout=60)
     assert sent == position == len(payload)
     assert data == b"head:" + payload + b":tail"
+
+
+def test_unix_server_cleanup_socket_removes_the_file_at_close(aloop: Loop, tmp_path: Path) -> None:
+    path = tmp_path / "cleanup.sock"
+
+    async def main() -> Tuple[bool, bool]:
+        server = await aloop.create_unix_server(EchoServer, str(path), cleanup_socket=True)
+        existed = path.exists()
+        server.close()
+        await server.wait_closed()
+        return existed, path.exists()
+
+    assert run(aloop, main()) == (True, False)
+
+
+def test_unix_server_cleanup_socket_false_leaves_the_file(aloop: Loop, tmp_path: Path) -> None:
+    path = tmp_path / "kept.sock"
+
+    async def main() -> bool:
+        server = await aloop.create_unix_server(EchoServer, str(path), cleanup_socket=False)
+        server.close()
+        await server.wait_closed()
+        return path.exists()
+
+    assert run(aloop, main())
