@@ -16,9 +16,9 @@ timer's delay, or None), then calls ``self._selector.select(timeout)``: here tha
   comes a little early only costs one more iteration and no callback runs early;
 - ``None``: ``uv_run(UV_RUN_ONCE)`` with no timer: libuv waits until an event comes.
 
-libuv callbacks (fd readiness, the wakeup, the transports' I/O) do not run asyncio
-code themselves: they append asyncio Handles to ``loop._ready``, which asyncio then
-runs in its own order. ``_process_events`` is a no-op. ``time()`` is asyncio's
+The loop's own libuv callbacks (fd readiness, the wakeup) do not run asyncio code
+themselves: they append asyncio Handles to ``loop._ready``, which asyncio then runs in
+its own order (the transports do the same, see below). ``_process_events`` is a no-op. ``time()`` is asyncio's
 ``time.monotonic()``, the clock libuv's ``uv_hrtime`` reads too on Linux and macOS.
 
 For the transports (uvffi/aio/stream.py, ...)
