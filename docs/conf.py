@@ -14,6 +14,7 @@ if not any(Path(p).resolve() == ROOT / "src" for p in sys.path if p):
     sys.path.append(str(ROOT / "src"))
 
 import uvffi  # noqa: E402
+from uvffi import aio  # noqa: E402
 
 project = "uvffi"
 release = version = uvffi.__version__
@@ -26,7 +27,7 @@ exclude_patterns = ["_build"]
 # standard library) are not linked: the build runs offline, without Python's inventory.
 nitpicky = True
 _STDLIB = (r"(builtins|typing|types|collections|concurrent|threading|weakref|signal|socket"
-           r"|traceback|contextlib|abc|os)(\..*)?")
+           r"|traceback|contextlib|abc|os|asyncio|ssl)(\..*)?")
 nitpick_ignore_regex = [
     (r"py:.*", _STDLIB),
     (r"py:.*", r"(int|float|str|bytes|bool|object|tuple|list|dict|set|type|None|Any|Callable|Optional"
@@ -57,6 +58,11 @@ def _public_names() -> dict[str, str]:
         obj = getattr(uvffi, name)
         if inspect.isclass(obj):
             names[f"{obj.__module__}.{obj.__qualname__}"] = f"uvffi.{name}"
+    # uvffi.aio: a public subpackage that uvffi does not import (uvffi.aio.loop.Loop -> uvffi.aio.Loop)
+    for name in aio.__all__:
+        obj = getattr(aio, name)
+        if inspect.isclass(obj):
+            names[f"{obj.__module__}.{obj.__qualname__}"] = f"uvffi.aio.{name}"
     return names
 
 
@@ -120,7 +126,19 @@ def _public_bases(app, name, obj, options, bases):
     bases[:] = [b for b in shown if b is not object] or ([object] if object in shown else [])
 
 
+def _unqualified_loop(app, doctree):
+    """In uvffi's own signatures and docstrings a bare ``Loop`` is :class:`uvffi.Loop`;
+    with :class:`uvffi.aio.Loop` documented too the name is ambiguous, so say which."""
+    from sphinx.addnodes import pending_xref
+
+    for node in doctree.findall(pending_xref):
+        if node.get("refdomain") == "py" and node.get("reftarget") == "Loop":
+            node["reftarget"] = "uvffi.Loop"
+            node["refspecific"] = False
+
+
 def setup(app):
+    app.connect("doctree-read", _unqualified_loop)
     app.connect("autodoc-process-signature", _text_signature)
     app.connect("autodoc-process-docstring", _drop_clinic_marker)
     app.connect("missing-reference", _public_reference)

@@ -1,0 +1,320 @@
+"""uvffi.aio.Loop: scheduling, running, stopping, closing, threads, executors, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import threading
+import warnings
+from typing import Any, Iterator, List
+
+import pytest
+
+import uvffi
+import uvffi.aio
+
+
+@pytest.fixture
+def aloop() -> Iterator[uvffi.aio.Loop]:
+    """A fresh uvffi.aio loop, closed after the test."""
+    lp = uvffi.aio.new_event_loop()
+    yield lp
+    if not lp.is_closed():
+        lp.close()
+    gc.collect()
+
+
+def test_new_event_loop_is_an_asyncio_event_loop_on_a_uvffi_loop(aloop: uvffi.aio.Loop) -> None:
+    assert isinstance(aloop, asyncio.AbstractEventLoop)
+    assert isinstance(aloop, uvffi.aio.Loop)
+    assert isinstance(aloop.uv_loop, uvffi.Loop)
+
+
+def test_call_soon_runs_callbacks_in_the_order_scheduled(aloop: uvffi.aio.Loop) -> None:
+    out: List[int] = []
+    for i in range(20):
+        aloop.call_soon(out.append, i)
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()
+    assert out == list(range(20))
+
+
+def test_a_callback_scheduled_by_a_callback_runs_in_the_next_iteration(aloop: uvffi.aio.Loop) -> None:
+    out: List[str] = []
+
+    def first() -> None:
+        out.append("first")
+        aloop.call_soon(out.append, "nested")
+
+    aloop.call_soon(first)
+    aloop.call_soon(out.append, "second")
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()
+    # stop() ends the loop after the iteration in which it ran: the nested call is in the next one
+    assert out == ["first", "second"]
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()
+    assert out == ["first", "second", "nested"]
+
+
+def test_call_later_callbacks_fire_in_the_order_of_their_delays(aloop: uvffi.aio.Loop) -> None:
+    out: List[float] = []
+    for delay in (0.03, 0.01, 0.02, 0.0):
+        aloop.call_later(delay, out.append, delay)
+    aloop.call_later(0.05, aloop.stop)
+    aloop.run_forever()
+    assert out == [0.0, 0.01, 0.02, 0.03]
+
+
+def test_call_at_never_fires_before_its_when(aloop: uvffi.aio.Loop) -> None:
+    seen: List[Any] = []
+
+    def fire(when: float) -> None:
+        seen.append((when, aloop.time()))
+
+    start = aloop.time()
+    for i in range(1, 30):
+        aloop.call_at(start + i * 0.0007, fire, start + i * 0.0007)
+    aloop.call_at(start + 0.03, aloop.stop)
+    aloop.run_forever()
+    assert len(seen) == 29
+    for when, now in seen:
+        assert now >= when
+    assert [w for w, _ in seen] == sorted(w for w, _ in seen)
+
+
+def test_a_cancelled_timer_never_runs(aloop: uvffi.aio.Loop) -> None:
+    out: List[str] = []
+    handle = aloop.call_later(0.001, out.append, "cancelled")
+    aloop.call_later(0.002, out.append, "kept")
+    handle.cancel()
+    aloop.run_until_complete(asyncio.sleep(0.01))
+    assert out == ["kept"]
+
+
+def test_run_until_complete_returns_the_coroutine_result(aloop: uvffi.aio.Loop) -> None:
+    async def compute() -> int:
+        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)
+        return 42
+
+    assert aloop.run_until_complete(compute()) == 42
+
+
+def test_run_until_complete_raises_the_coroutine_exception(aloop: uvffi.aio.Loop) -> None:
+    async def fail() -> None:
+        await asyncio.sleep(0)
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(ZeroDivisionError, match="boom"):
+        aloop.run_until_complete(fail())
+
+
+def test_stop_before_run_forever_runs_one_iteration(aloop: uvffi.aio.Loop) -> None:
+    out: List[int] = []
+    aloop.call_soon(out.append, 1)
+    aloop.stop()
+    aloop.run_forever()
+    assert out == [1]
+    assert not aloop.is_running()
+
+
+def test_is_running_is_true_inside_and_false_outside(aloop: uvffi.aio.Loop) -> None:
+    async def inside() -> bool:
+        return aloop.is_running() and asyncio.get_running_loop() is aloop
+
+    assert not aloop.is_running()
+    assert aloop.run_until_complete(inside())
+    assert not aloop.is_running()
+
+
+def test_run_forever_inside_a_running_loop_raises(aloop: uvffi.aio.Loop) -> None:
+    async def nested() -> None:
+        aloop.run_forever()
+
+    with pytest.raises(RuntimeError):
+        aloop.run_until_complete(nested())
+
+
+def test_close_is_idempotent_and_refuses_new_work(aloop: uvffi.aio.Loop) -> None:
+    aloop.close()
+    aloop.close()
+    assert aloop.is_closed()
+    assert aloop.uv_loop.closed
+    with pytest.raises(RuntimeError):
+        aloop.call_soon(lambda: None)
+    coro = asyncio.sleep(0)
+    with pytest.raises(RuntimeError):
+        aloop.run_until_complete(coro)
+    coro.close()
+
+
+def test_close_while_running_raises(aloop: uvffi.aio.Loop) -> None:
+    async def close_inside() -> None:
+        aloop.close()
+
+    with pytest.raises(RuntimeError):
+        aloop.run_until_complete(close_inside())
+    assert not aloop.is_closed()
+
+
+def test_callbacks_pending_at_close_never_run(aloop: uvffi.aio.Loop) -> None:
+    out: List[str] = []
+    aloop.call_soon(out.append, "soon")
+    aloop.call_later(0.001, out.append, "later")
+    aloop.close()
+    assert out == []
+
+
+def test_close_on_a_wrapped_uvffi_loop_leaves_that_loop_open() -> None:
+    uv = uvffi.Loop()
+    try:
+        aloop = uvffi.aio.Loop(uv)
+        assert aloop.uv_loop is uv
+        assert aloop.run_until_complete(asyncio.sleep(0.001, "ok")) == "ok"
+        aloop.close()
+        assert not uv.closed
+        assert uv.handles == []
+        uv.run()  # nothing of the asyncio loop keeps it alive
+    finally:
+        uv.close()
+
+
+def test_an_unclosed_loop_warns_resource_warning_when_collected() -> None:
+    lp = uvffi.aio.new_event_loop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del lp
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) and "unclosed event loop" in str(w.message)
+               for w in caught)
+
+
+def test_call_soon_threadsafe_from_another_thread_wakes_a_waiting_loop(aloop: uvffi.aio.Loop) -> None:
+    fut = aloop.create_future()
+    started = threading.Event()
+
+    def worker() -> None:
+        started.wait()
+        aloop.call_soon_threadsafe(fut.set_result, threading.get_ident())
+
+    t = threading.Thread(target=worker)
+    t.start()
+    aloop.call_soon(started.set)
+    # nothing else is scheduled: the loop waits in libuv with no timeout until the wakeup
+    result = aloop.run_until_complete(fut)
+    t.join()
+    assert result == t.ident
+
+
+def test_exception_in_a_callback_goes_to_the_exception_handler(aloop: uvffi.aio.Loop) -> None:
+    contexts: List[dict] = []
+    aloop.set_exception_handler(lambda lp, ctx: contexts.append(ctx))
+
+    def bad() -> None:
+        raise ValueError("from a callback")
+
+    aloop.call_soon(bad)
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()
+    assert len(contexts) == 1
+    assert isinstance(contexts[0]["exception"], ValueError)
+
+
+def test_exception_in_a_raw_uvffi_callback_goes_to_the_exception_handler(aloop: uvffi.aio.Loop) -> None:
+    contexts: List[dict] = []
+    aloop.set_exception_handler(lambda lp, ctx: contexts.append(ctx))
+
+    def bad(timer: uvffi.Timer) -> None:
+        raise KeyError("from a uvffi timer")
+
+    timer = uvffi.Timer(aloop.uv_loop)
+    timer.start(bad, 0.001, 0)
+    aloop.run_until_complete(asyncio.sleep(0.02))
+    assert [type(c["exception"]) for c in contexts] == [KeyError]
+
+
+def test_run_in_executor_returns_the_function_result(aloop: uvffi.aio.Loop) -> None:
+    def where() -> int:
+        return threading.get_ident()
+
+    ident = aloop.run_until_complete(aloop.run_in_executor(None, where))
+    assert ident != threading.get_ident()
+    aloop.run_until_complete(aloop.shutdown_default_executor())
+
+
+def test_uvffi_timer_and_check_on_uv_loop_run_while_coroutines_run(aloop: uvffi.aio.Loop) -> None:
+    ticks: List[str] = []
+    timer = uvffi.Timer(aloop.uv_loop)
+    timer.start(lambda t: ticks.append("timer"), 0.001, 0.001)
+    check = uvffi.Check(aloop.uv_loop)
+    check.start(lambda c: ticks.append("check"))
+
+    async def main() -> int:
+        n = 0
+        while ticks.count("timer") < 3:
+            await asyncio.sleep(0.001)
+            n += 1
+        return n
+
+    assert aloop.run_until_complete(main()) >= 1
+    assert ticks.count("timer") >= 3 and "check" in ticks
+    timer.close()
+    check.close()
+
+
+def test_run_runs_a_coroutine_on_a_uvffi_loop_and_closes_it() -> None:
+    seen: List[Any] = []
+
+    async def main() -> str:
+        seen.append(asyncio.get_running_loop())
+        await asyncio.sleep(0.001)
+        return "done"
+
+    assert uvffi.aio.run(main()) == "done"
+    assert isinstance(seen[0], uvffi.aio.Loop)
+    assert seen[0].is_closed()
+
+
+def test_run_cancels_tasks_left_pending_by_main() -> None:
+    cancelled: List[bool] = []
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def main() -> None:
+        asyncio.ensure_future(forever())
+        await asyncio.sleep(0)
+
+    uvffi.aio.run(main())
+    assert cancelled == [True]
+
+
+def test_install_makes_asyncio_new_event_loop_return_a_uvffi_loop() -> None:
+    old = asyncio.get_event_loop_policy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # policies are deprecated in 3.14
+            uvffi.aio.install()
+            lp = asyncio.new_event_loop()
+        try:
+            assert isinstance(lp, uvffi.aio.Loop)
+        finally:
+            lp.close()
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            asyncio.set_event_loop_policy(old)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run(loop_factory=) is new in Python 3.12")
+def test_asyncio_run_with_loop_factory_uses_the_uvffi_loop() -> None:
+    async def main() -> type:
+        return type(asyncio.get_running_loop())
+
+    assert asyncio.run(main(), loop_factory=uvffi.aio.new_event_loop) is uvffi.aio.Loop  # type: ignore[call-arg]
