@@ -1,0 +1,234 @@
+"""What the transports of :mod:`uvffi.aio` share: libuv error codes as ``OSError``,
+the fatal-error report, the write-buffer flow control, the asyncio ``Server``
+bookkeeping (whose signature changed in 3.13) and the scheduling helpers.
+
+Written for asyncio's semantics (``selector_events``, ``unix_events``) on Python 3.9 to
+3.13, CPython and PyPy: version differences are found by feature detection here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import socket
+import warnings
+from asyncio import base_events
+from asyncio.log import logger
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from ..errno import errorcode, strerror
+
+__all__ = [
+    "uv_exception", "uv_error_exception", "FlowControl", "TransportBase", "server_attach", "server_detach",
+    "set_result_unless_cancelled", "socket_extra", "check_data", "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
+]
+
+LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
+"""After this many writes to a lost connection, each further one logs a warning (asyncio's constant)."""
+
+_UV_EOF = -4095  # libuv's end of file: not an errno
+
+
+def uv_exception(code: int) -> OSError:
+    """libuv's negative error code as the ``OSError`` asyncio would raise for it. On POSIX a
+    libuv code is ``-errno``, so ``OSError(errno, ...)`` picks the subclass (``UV_ECONNRESET``
+    -> ``ConnectionResetError``, ``UV_EPIPE`` -> ``BrokenPipeError``, ...)."""
+    if code == _UV_EOF:
+        return ConnectionResetError("unexpected end of stream")  # never made for a clean EOF
+    if -4000 < code < 0:
+        return OSError(-code, os.strerror(-code))
+    return OSError(code, f"{strerror(code)} ({errorcode.get(code, 'UV_UNKNOWN')})")
+
+
+def uv_error_exception(exc: BaseException) -> BaseException:
+    """A uvffi exception (``StreamError(code, message)``, ...) as :func:`uv_exception` makes it;
+    any other exception unchanged."""
+    from ..error import UVError
+    if isinstance(exc, UVError) and exc.args and isinstance(exc.args[0], int):
+        return uv_exception(exc.args[0])
+    return exc
+
+
+# asyncio's _FATAL_ERROR_IGNORE: a connection error is routine, not worth the exception handler.
+_ROUTINE_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+def set_result_unless_cancelled(fut: "asyncio.Future[Any]", result: Any) -> None:
+    """Set ``fut``'s result unless it was cancelled (asyncio's ``futures._set_result_unless_cancelled``)."""
+    if not fut.cancelled():
+        fut.set_result(result)
+
+
+def _takes_transport(method: Callable[..., Any]) -> bool:
+    """Whether ``Server._attach`` / ``_detach`` take the transport (3.13's client tracking)."""
+    try:
+        return len(inspect.signature(method).parameters) >= 2  # self, transport
+    except (TypeError, ValueError):  # pragma: no cover - a built-in without a signature
+        return False
+
+
+_ATTACH_TAKES_TRANSPORT = _takes_transport(base_events.Server._attach)  # type: ignore[attr-defined]
+_DETACH_TAKES_TRANSPORT = _takes_transport(base_events.Server._detach)  # type: ignore[attr-defined]
+
+
+def server_attach(server: Any, transport: Any) -> None:
+    """Count ``transport`` as one of ``server``'s connections (``Server._attach``)."""
+    if _ATTACH_TAKES_TRANSPORT:
+        server._attach(transport)
+    else:
+        server._attach()
+
+
+def server_detach(server: Any, transport: Any) -> None:
+    """Uncount ``transport`` (``Server._detach``): ``wait_closed()`` ends with the last one."""
+    if _DETACH_TAKES_TRANSPORT:
+        server._detach(transport)
+    else:
+        server._detach()
+
+
+def socket_extra(sock: socket.socket, extra: Dict[str, Any]) -> None:
+    """Fill ``extra`` as asyncio does for a socket: ``socket`` (a ``TransportSocket`` where
+    asyncio has one), ``sockname`` and ``peername`` (None when unavailable)."""
+    try:
+        from asyncio import trsock
+        extra["socket"] = trsock.TransportSocket(sock)
+    except ImportError:  # pragma: no cover - every supported Python has asyncio.trsock
+        extra["socket"] = sock
+    if "sockname" not in extra:
+        try:
+            extra["sockname"] = sock.getsockname()
+        except OSError:
+            extra["sockname"] = None
+    if "peername" not in extra:
+        try:
+            extra["peername"] = sock.getpeername()
+        except OSError:
+            extra["peername"] = None
+
+
+class TransportBase:
+    """What every transport here has: the loop, the protocol, ``extra``, ``is_closing``,
+    and the fatal-error report. Subclasses set ``_closing`` and implement ``_force_close``."""
+
+    _closing: bool = False
+    _protocol: Any = None
+    _what: str = "transport"  # for messages: "socket transport", "pipe transport", ...
+
+    def __init__(self, loop: Any, extra: Optional[Dict[str, Any]]) -> None:
+        self._loop = loop
+        self._extra: Dict[str, Any] = dict(extra) if extra else {}
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """Optional information about the transport (``socket``, ``sockname``, ``peername``, ``pipe``, ...)."""
+        return self._extra.get(name, default)
+
+    def is_closing(self) -> bool:
+        """True once the transport is closing or closed."""
+        return self._closing
+
+    def get_protocol(self) -> Any:
+        """The protocol."""
+        return self._protocol
+
+    def _force_close(self, exc: Optional[BaseException]) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on transport") -> None:
+        """Report ``exc`` (a routine connection error only in debug mode, as asyncio) and close
+        the transport at once: the protocol then gets ``connection_lost(exc)``."""
+        if isinstance(exc, _ROUTINE_ERRORS):
+            if self._loop is not None and self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        elif self._loop is not None:
+            self._loop.call_exception_handler({
+                "message": message,
+                "exception": exc,
+                "transport": self,
+                "protocol": self._protocol,
+            })
+        self._force_close(exc)
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        # asyncio's rule: a transport dropped while open is a resource leak worth a warning.
+        if not self._closing and getattr(self, "_loop", None) is not None:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+            try:
+                self._force_close(None)
+            except Exception:  # noqa: BLE001 - a finaliser must not raise; the loop may be closed
+                pass
+
+
+class FlowControl:
+    """The write side's high/low water marks (asyncio's defaults: 64 KiB high, a quarter of it
+    low) and the ``pause_writing()`` / ``resume_writing()`` calls at them. The subclass gives
+    ``get_write_buffer_size`` and calls :meth:`_maybe_pause_protocol` after queueing and
+    :meth:`_maybe_resume_protocol` after the buffer shrank."""
+
+    _high_water: int = 64 * 1024
+    _low_water: int = 16 * 1024
+    _protocol_paused: bool = False
+    _protocol: Any = None
+    _loop: Any = None
+
+    def get_write_buffer_size(self) -> int:  # pragma: no cover - overridden
+        """Bytes queued for writing."""
+        raise NotImplementedError
+
+    def get_write_buffer_limits(self) -> Tuple[int, int]:
+        """``(low, high)``: the write buffer's water marks."""
+        return (self._low_water, self._high_water)
+
+    def _set_write_buffer_limits(self, high: Optional[int] = None, low: Optional[int] = None) -> None:
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high_water = high
+        self._low_water = low
+
+    def set_write_buffer_limits(self, high: Optional[int] = None, low: Optional[int] = None) -> None:
+        """Set the water marks: ``pause_writing()`` once the buffer is above ``high``,
+        ``resume_writing()`` once it is back at ``low`` or below."""
+        self._set_write_buffer_limits(high=high, low=low)
+        self._maybe_pause_protocol()
+        self._maybe_resume_protocol()
+
+    def _report_protocol_error(self, exc: BaseException, what: str) -> None:
+        self._loop.call_exception_handler({
+            "message": f"protocol.{what}() failed",
+            "exception": exc,
+            "transport": self,
+            "protocol": self._protocol,
+        })
+
+    def _maybe_pause_protocol(self) -> None:
+        if self._protocol_paused or self.get_write_buffer_size() <= self._high_water:
+            return
+        self._protocol_paused = True
+        try:
+            self._protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - asyncio reports it and goes on
+            self._report_protocol_error(exc, "pause_writing")
+
+    def _maybe_resume_protocol(self) -> None:
+        if not self._protocol_paused or self.get_write_buffer_size() > self._low_water:
+            return
+        self._protocol_paused = False
+        try:
+            self._protocol.resume_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - asyncio reports it and goes on
+            self._report_protocol_error(exc, "resume_writing")
+
+
+def check_data(data: Any) -> None:
+    """TypeError unless ``data`` is bytes, bytearray or memoryview (asyncio's rule for write)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data argument must be a bytes-like object, not {type(data).__name__!r}")

@@ -1,0 +1,239 @@
+"""Datagram transports of :mod:`uvffi.aio`: UDP over uvffi's :class:`~uvffi.UDP`, opened on the
+socket's fd (libuv owns the fd; the socket object is detached at close).
+
+Receiving is libuv's (``uv_udp_recv_start``). Sending tries the socket at once when nothing is
+queued, as asyncio does (same errors, same ``error_received``); what the socket cannot take now
+is queued in libuv (``uv_udp_send``), whose queue size is :meth:`get_write_buffer_size`.
+
+Unix datagram sockets, which libuv's UDP handle does not speak, get asyncio's own selector
+datagram transport over the loop's ``add_reader``/``add_writer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from asyncio import selector_events
+from asyncio.log import logger
+from typing import Any, Dict, Optional, Tuple, Union
+
+from ..errno import UV_ECANCELED
+from ..error import UVError
+from ..handles.udp import UDP
+from ._transport_base import (
+    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    FlowControl,
+    TransportBase,
+    check_data,
+    set_result_unless_cancelled,
+    socket_extra,
+    uv_error_exception,
+    uv_exception,
+)
+
+__all__ = ["UVDatagramTransport", "make_datagram_transport"]
+
+Address = Any  # (host, port), (host, port, flowinfo, scope_id), ...
+
+
+class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport):
+    """An asyncio datagram transport over a uvffi :class:`~uvffi.UDP` handle; ``address`` is the
+    peer of a connected socket (``sendto`` then takes None or that address only)."""
+
+    _what = "datagram transport"
+
+    def __init__(self, loop: Any, handle: UDP, sock: socket.socket, protocol: asyncio.DatagramProtocol,
+                 address: Optional[Address] = None, waiter: Optional["asyncio.Future[Any]"] = None,
+                 extra: Optional[Dict[str, Any]] = None) -> None:
+        TransportBase.__init__(self, loop, extra)
+        socket_extra(sock, self._extra)
+        self._handle: Optional[UDP] = handle
+        self._sock: Optional[socket.socket] = sock
+        self._fd = sock.fileno()
+        self._address = address
+        self._connected = bool(address) or self._extra.get("peername") is not None
+        self._protocol = protocol
+        self._closing = False
+        self._conn_lost = 0
+        self._pending_sends = 0   # datagrams in libuv's queue with our callback
+        self._receiving = False
+        transports = getattr(loop, "_transports", None)
+        if transports is not None:
+            transports[self._fd] = self
+        loop.call_soon(self._protocol.connection_made, self)
+        loop.call_soon(self._start_receiving)
+        if waiter is not None:
+            loop.call_soon(set_result_unless_cancelled, waiter, None)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._handle is None else ("closing" if self._closing else "open")
+        return f"<{type(self).__name__} {state} fd={self._fd}>"
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """Set a new protocol."""
+        self._protocol = protocol
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes of datagrams waiting in libuv's send queue."""
+        handle = self._handle
+        return 0 if handle is None or handle.closed else handle.send_queue_size
+
+    # -- receiving ---------------------------------------------------------------
+
+    def _start_receiving(self) -> None:
+        handle = self._handle
+        if self._closing or handle is None or self._receiving:
+            return
+        try:
+            handle.start_recv(self._on_datagram)
+        except UVError as exc:
+            self._fatal_error(uv_error_exception(exc), "Fatal read error on datagram transport")
+            return
+        self._receiving = True
+
+    def _on_datagram(self, handle: UDP, addr: Optional[Address], flags: int, data: Optional[bytes],
+                     error: Optional[int]) -> None:
+        """libuv's receive callback: a datagram, or an error (ICMP errors on a connected socket)."""
+        if self._closing:
+            return
+        try:
+            if error is not None:
+                self._protocol.error_received(uv_exception(error))
+            elif data is not None:
+                self._protocol.datagram_received(data, addr)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on datagram transport")
+
+    # -- sending -------------------------------------------------------------------
+
+    def sendto(self, data: Union[bytes, bytearray, memoryview], addr: Optional[Address] = None) -> None:
+        """Send ``data`` as one datagram to ``addr`` (None: the connected peer). Errors go to the
+        protocol's ``error_received``."""
+        check_data(data)
+        if not data:
+            return
+        if self._address:
+            if addr not in (None, self._address):
+                raise ValueError(f"Invalid address: must be None or {self._address}")
+            addr = self._address
+        if self._conn_lost or self._handle is None:
+            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        sock = self._sock
+        assert sock is not None
+        if not self._pending_sends:
+            try:  # nothing queued: the socket itself, as asyncio (so its errors are asyncio's)
+                if self._connected:
+                    sock.send(data)
+                else:
+                    sock.sendto(data, addr)  # type: ignore[arg-type]
+                return
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as exc:
+                self._protocol.error_received(exc)
+                return
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on datagram socket.")
+                return
+        try:
+            self._handle.send(None if self._connected else addr, bytes(data), self._on_sent)
+        except UVError as exc:
+            self._protocol.error_received(uv_error_exception(exc))
+            return
+        except (TypeError, ValueError) as exc:  # an address libuv cannot take
+            self._protocol.error_received(OSError(str(exc)))
+            return
+        self._pending_sends += 1
+        self._maybe_pause_protocol()
+
+    def _on_sent(self, handle: UDP, error: Optional[int]) -> None:
+        self._pending_sends -= 1
+        if self._conn_lost:
+            return
+        if error is not None and error != UV_ECANCELED:
+            self._protocol.error_received(uv_exception(error))
+        self._maybe_resume_protocol()
+        if not self._pending_sends and self._closing:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    # -- closing -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close once the queued datagrams are sent: ``connection_lost(None)`` then."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_receiving()
+        if not self._pending_sends:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        """Close at once, dropping queued datagrams."""
+        self._force_close(None)
+
+    def _stop_receiving(self) -> None:
+        handle = self._handle
+        if self._receiving and handle is not None and not handle.closed:
+            handle.stop_recv()
+        self._receiving = False
+
+    def _force_close(self, exc: Optional[BaseException]) -> None:
+        if self._conn_lost:
+            return
+        self._closing = True
+        self._stop_receiving()
+        self._conn_lost += 1
+        self._close_handle()
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _close_handle(self) -> None:
+        handle, sock = self._handle, self._sock
+        self._handle = self._sock = None
+        self._receiving = False
+        if handle is None:
+            return
+        transports = getattr(self._loop, "_transports", None)
+        if transports is not None and transports.get(self._fd) is self:
+            del transports[self._fd]
+        if sock is not None:
+            sock.detach()  # the fd is libuv's
+        if not handle.closed:
+            handle.close()
+
+    def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
+        try:
+            self._protocol.connection_lost(exc)
+        finally:
+            self._close_handle()
+            self._protocol = None
+            self._loop = None
+
+
+def make_datagram_transport(loop: Any, sock: socket.socket, protocol: asyncio.DatagramProtocol,
+                            address: Optional[Tuple[Any, ...]] = None,
+                            waiter: Optional["asyncio.Future[Any]"] = None,
+                            extra: Optional[Dict[str, Any]] = None) -> asyncio.DatagramTransport:
+    """asyncio's ``_make_datagram_transport``: a transport over the datagram socket ``sock``."""
+    sock.setblocking(False)
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        # libuv's UDP handle is for IP; a unix datagram socket gets asyncio's selector transport,
+        # which runs on the loop's add_reader/add_writer.
+        fallback: asyncio.DatagramTransport = selector_events._SelectorDatagramTransport(  # type: ignore[attr-defined]
+            loop, sock, protocol, address, waiter, extra)
+        return fallback
+    handle = UDP(loop.uv_loop)
+    try:
+        handle.open(sock.fileno())
+    except UVError as exc:
+        handle.close()
+        raise uv_error_exception(exc) from None
+    return UVDatagramTransport(loop, handle, sock, protocol, address, waiter, extra)

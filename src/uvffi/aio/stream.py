@@ -1,0 +1,403 @@
+"""Stream transports of :mod:`uvffi.aio`: TCP and unix sockets over uvffi's
+:class:`~uvffi.TCP` and :class:`~uvffi.Pipe`, and SSL over them through asyncio's
+``sslproto``.
+
+The socket and libuv share one fd: the handle is opened on ``sock.fileno()`` and owns it
+from then on (libuv closes it with the handle). The Python socket stays in
+``get_extra_info('socket')`` for options and addresses, and is *detached* (not closed)
+when the handle is closed, so the fd is closed exactly once, by libuv.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+from asyncio import sslproto
+from asyncio.log import logger
+from typing import Any, Dict, Optional, Union
+
+from ..errno import UV_ECANCELED, UV_EOF
+from ..error import UVError
+from ..handles.pipe import Pipe
+from ..handles.stream import Stream
+from ..handles.tcp import TCP
+from ._transport_base import (
+    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    FlowControl,
+    TransportBase,
+    check_data,
+    server_attach,
+    server_detach,
+    set_result_unless_cancelled,
+    socket_extra,
+    uv_error_exception,
+    uv_exception,
+)
+
+__all__ = ["UVStreamTransport", "make_socket_transport", "make_ssl_transport", "open_stream_handle", "ssl_transport"]
+
+_HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
+
+
+def open_stream_handle(loop: Any, sock: socket.socket) -> Stream:
+    """A uvffi stream handle on ``loop.uv_loop`` opened on ``sock``'s fd: a :class:`~uvffi.Pipe`
+    for a unix socket, a :class:`~uvffi.TCP` otherwise. The handle owns the fd from then on."""
+    handle: Stream
+    if _HAS_AF_UNIX and sock.family == socket.AF_UNIX:
+        handle = Pipe(loop.uv_loop)
+    else:
+        handle = TCP(loop.uv_loop)
+    try:
+        handle.open(sock.fileno())
+    except UVError as exc:
+        handle.close()
+        raise uv_error_exception(exc) from None
+    return handle
+
+
+class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
+    """An asyncio stream transport over a uvffi stream handle and the socket whose fd it owns.
+
+    Reading: libuv reads into its loop buffer and the protocol gets each chunk from the
+    read callback directly (``data_received``, or ``get_buffer``/``buffer_updated`` for
+    an :class:`asyncio.BufferedProtocol`, fed chunk by chunk). Writing: a write with nothing
+    queued goes to the kernel at once as far as it takes it (uvffi's ``uv_try_write`` fast
+    path); the rest waits in libuv's write queue, whose size is
+    :meth:`get_write_buffer_size` and drives ``pause_writing``/``resume_writing``."""
+
+    _what = "socket transport"
+
+    def __init__(self, loop: Any, handle: Stream, sock: socket.socket, protocol: asyncio.BaseProtocol,
+                 waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
+                 server: Any = None) -> None:
+        TransportBase.__init__(self, loop, extra)
+        socket_extra(sock, self._extra)
+        self._handle: Optional[Stream] = handle
+        self._sock: Optional[socket.socket] = sock
+        self._fd = handle.fileno()
+        self._server = server
+        self._closing = False
+        self._conn_lost = 0        # >0 once connection_lost is on its way; counts writes after it
+        self._eof = False          # write_eof() was called
+        self._read_eof = False     # the peer's EOF arrived: reading is over
+        self._paused = False       # pause_reading()
+        self._reading = False      # the handle reads now
+        self._pending_writes = 0   # writes in libuv's queue with our callback
+        self._protocol_connected = False
+        self._buffered = False
+        self.set_protocol(protocol)
+        if _HAS_AF_UNIX and sock.family != socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
+            try:  # asyncio's default for TCP transports
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        transports = getattr(loop, "_transports", None)
+        if transports is not None:  # the loop's "fd is used by a transport" check
+            transports[self._fd] = self
+        if server is not None:
+            server_attach(server, self)
+        loop.call_soon(self._protocol.connection_made, self)
+        loop.call_soon(self._start_reading)  # after connection_made, unless it paused reading
+        if waiter is not None:
+            loop.call_soon(set_result_unless_cancelled, waiter, None)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._handle is None else ("closing" if self._closing else "open")
+        info = [type(self).__name__, state, f"fd={self._fd}"]
+        if self._handle is not None:
+            info.append("reading" if self._reading else "not reading")
+            size = self.get_write_buffer_size()
+            info.append(f"write=<bufsize={size}{', paused' if self._protocol_paused else ''}>")
+        return "<" + " ".join(info) + ">"
+
+    # -- protocol ----------------------------------------------------------------
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """Set a new protocol (a :class:`asyncio.BufferedProtocol` is fed through its buffer)."""
+        self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self._protocol = protocol
+        self._protocol_connected = True
+
+    # -- reading -------------------------------------------------------------------
+
+    def is_reading(self) -> bool:
+        """True unless reading is paused or the transport is closing."""
+        return not self._paused and not self._closing
+
+    def pause_reading(self) -> None:
+        """Stop calling the protocol with data until :meth:`resume_reading`."""
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._stop_reading()
+        if self._loop.get_debug():
+            logger.debug("%r pauses reading", self)
+
+    def resume_reading(self) -> None:
+        """Resume calling the protocol with data."""
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._start_reading()
+        if self._loop.get_debug():
+            logger.debug("%r resumes reading", self)
+
+    def _start_reading(self) -> None:
+        handle = self._handle
+        if self._reading or self._closing or self._paused or self._read_eof or handle is None:
+            return
+        try:
+            handle.start_read(self._on_read)
+        except UVError as exc:
+            self._fatal_error(uv_error_exception(exc), f"Fatal read error on {self._what}")
+            return
+        self._reading = True
+
+    def _stop_reading(self) -> None:
+        if not self._reading:
+            return
+        self._reading = False
+        handle = self._handle
+        if handle is not None and not handle.closed:
+            handle.stop_read()
+
+    def _on_read(self, handle: Stream, data: Optional[bytes], error: Optional[int]) -> None:
+        """libuv's read callback: data, the peer's EOF, or an error."""
+        if data is not None:
+            if self._closing:  # closed by an earlier chunk's protocol call
+                return
+            if self._buffered:
+                self._feed_buffered(data)
+                return
+            try:
+                self._protocol.data_received(data)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+            return
+        self._reading = False  # uvffi stops reading at EOF and at an error
+        if error == UV_EOF:
+            self._on_eof()
+        elif error is not None:
+            self._fatal_error(uv_exception(error), f"Fatal read error on {self._what}")
+
+    def _feed_buffered(self, data: bytes) -> None:
+        """Copy a chunk libuv read into the BufferedProtocol's buffers, as many as it takes."""
+        view = memoryview(data)
+        pos, size = 0, len(data)
+        while pos < size and not self._closing:
+            try:
+                buf = memoryview(self._protocol.get_buffer(size - pos)).cast("B")
+                if not buf.nbytes:
+                    raise RuntimeError("get_buffer() returned an empty buffer")
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+                return
+            n = min(buf.nbytes, size - pos)
+            buf[:n] = view[pos:pos + n]
+            pos += n
+            try:
+                self._protocol.buffer_updated(n)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+                return
+
+    def _on_eof(self) -> None:
+        self._read_eof = True
+        if self._loop.get_debug():
+            logger.debug("%r received EOF", self)
+        try:
+            keep_open = self._protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
+            return
+        if not keep_open:  # a true value keeps the transport half-open for writing
+            self.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes waiting in libuv's write queue (what the kernel has not taken yet)."""
+        handle = self._handle
+        return 0 if handle is None else handle.write_queue_size
+
+    def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
+        """Write ``data`` (copied unless it is ``bytes``: the caller may reuse its buffer)."""
+        check_data(data)
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if not data:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        if type(data) is not bytes:
+            data = bytes(data)
+        handle = self._handle
+        assert handle is not None
+        try:
+            if not self._pending_writes:
+                # Nothing of ours queued: uvffi's fast path hands the kernel what it takes now.
+                req = handle.write(data)
+                if not req.pending:
+                    return
+                # The rest was queued without a callback; a WriteRequest reads its callback
+                # when it completes, so give it ours to hear when the queue drains.
+                req._callback = self._on_written
+            else:
+                handle.write(data, self._on_written)
+        except UVError as exc:
+            self._fatal_error(uv_error_exception(exc), f"Fatal write error on {self._what}")
+            return
+        self._pending_writes += 1
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Any) -> None:
+        """Write each bytes-like object of ``list_of_data``, in order, as one write."""
+        self.write(b"".join(list_of_data))
+
+    def _on_written(self, handle: Stream, error: Optional[int]) -> None:
+        """A queued write finished (``error`` None), failed, or was cancelled by a close."""
+        self._pending_writes -= 1
+        if self._conn_lost:
+            return  # aborted or lost: nothing more to report
+        if error is not None:
+            if error != UV_ECANCELED:
+                self._fatal_error(uv_exception(error), f"Fatal write error on {self._what}")
+            return
+        self._maybe_resume_protocol()
+        if not self._pending_writes and self._closing:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def can_write_eof(self) -> bool:
+        """True: the writing side can be shut down alone."""
+        return True
+
+    def write_eof(self) -> None:
+        """Shut the writing side down once the queued writes are written (libuv orders it)."""
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        handle = self._handle
+        assert handle is not None
+        try:
+            handle.shutdown(self._on_shutdown)
+        except UVError as exc:
+            self._fatal_error(uv_error_exception(exc), f"Fatal error on {self._what}: shutdown failed")
+
+    def _on_shutdown(self, handle: Stream, error: Optional[int]) -> None:
+        if error is not None and error != UV_ECANCELED and self._loop is not None and self._loop.get_debug():
+            logger.debug("%r: shutdown failed: %s", self, uv_exception(error))
+
+    # -- closing -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close once the queued writes are written: ``connection_lost(None)`` then."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._pending_writes:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        """Close at once, dropping what is queued: ``connection_lost(None)`` soon."""
+        self._force_close(None)
+
+    def _force_close(self, exc: Optional[BaseException]) -> None:
+        if self._conn_lost:
+            return
+        self._closing = True
+        self._stop_reading()
+        self._conn_lost += 1
+        self._close_handle()  # queued writes are cancelled (their callbacks see _conn_lost)
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _close_handle(self) -> None:
+        handle, sock = self._handle, self._sock
+        self._handle = None
+        self._sock = None
+        self._reading = False
+        if handle is None:
+            return
+        transports = getattr(self._loop, "_transports", None)
+        if transports is not None and transports.get(self._fd) is self:
+            del transports[self._fd]
+        if sock is not None:
+            sock.detach()  # the fd is libuv's: the socket object must not close it too
+        if not handle.closed:
+            handle.close()
+
+    def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
+        try:
+            if self._protocol_connected:
+                self._protocol.connection_lost(exc)
+        finally:
+            self._close_handle()
+            self._protocol = None
+            self._loop = None
+            server, self._server = self._server, None
+            if server is not None:
+                server_detach(server, self)
+
+
+def make_socket_transport(loop: Any, sock: socket.socket, protocol: asyncio.BaseProtocol,
+                          waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
+                          server: Any = None) -> asyncio.Transport:
+    """asyncio's ``_make_socket_transport``: a transport over the connected stream socket ``sock``
+    (TCP or unix), whose fd a uvffi handle takes over."""
+    handle = open_stream_handle(loop, sock)
+    return UVStreamTransport(loop, handle, sock, protocol, waiter, extra, server)
+
+
+_SSL_PARAMS = inspect.signature(sslproto.SSLProtocol.__init__).parameters
+_SSL_HAS_SHUTDOWN_TIMEOUT = "ssl_shutdown_timeout" in _SSL_PARAMS  # 3.11+
+
+
+def make_ssl_transport(loop: Any, rawsock: socket.socket, protocol: asyncio.BaseProtocol, sslcontext: Any,
+                       waiter: Optional["asyncio.Future[Any]"] = None, *, server_side: bool = False,
+                       server_hostname: Optional[str] = None, extra: Optional[Dict[str, Any]] = None,
+                       server: Any = None, ssl_handshake_timeout: Optional[float] = None,
+                       ssl_shutdown_timeout: Optional[float] = None,
+                       call_connection_made: bool = True) -> asyncio.Transport:
+    """asyncio's ``_make_ssl_transport``: asyncio's ``SSLProtocol`` over a socket transport;
+    returns the SSL (application) transport. ``ssl_shutdown_timeout`` is passed on where the
+    running Python's ``SSLProtocol`` takes it (3.11+)."""
+    handle = open_stream_handle(loop, rawsock)
+    return ssl_transport(loop, handle, rawsock, protocol, sslcontext, waiter, server_side=server_side,
+                         server_hostname=server_hostname, extra=extra, server=server,
+                         ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout,
+                         call_connection_made=call_connection_made)
+
+
+def ssl_transport(loop: Any, handle: Stream, rawsock: socket.socket, protocol: asyncio.BaseProtocol, sslcontext: Any,
+                  waiter: Optional["asyncio.Future[Any]"] = None, *, server_side: bool = False,
+                  server_hostname: Optional[str] = None, extra: Optional[Dict[str, Any]] = None,
+                  server: Any = None, ssl_handshake_timeout: Optional[float] = None,
+                  ssl_shutdown_timeout: Optional[float] = None,
+                  call_connection_made: bool = True) -> asyncio.Transport:
+    """:func:`make_ssl_transport` over an open uvffi stream handle (an accepted connection)."""
+    kwargs: Dict[str, Any] = {"call_connection_made": call_connection_made,
+                              "ssl_handshake_timeout": ssl_handshake_timeout}
+    if _SSL_HAS_SHUTDOWN_TIMEOUT:
+        kwargs["ssl_shutdown_timeout"] = ssl_shutdown_timeout
+    elif ssl_shutdown_timeout is not None:
+        handle.close()
+        raise ValueError("ssl_shutdown_timeout needs Python 3.11 or later")
+    ssl_protocol = sslproto.SSLProtocol(loop, protocol, sslcontext, waiter,  # type: ignore[arg-type]
+                                        server_side, server_hostname, **kwargs)
+    UVStreamTransport(loop, handle, rawsock, ssl_protocol, None, extra, server)
+    app_transport: asyncio.Transport = ssl_protocol._app_transport
+    return app_transport
