@@ -125,11 +125,13 @@ def test_check_a_listed_test_that_passes_or_is_skipped_fails_the_check() -> None
         assert v.status == 1 and len(v.now_passing) == 1 and v.now_passing[0].startswith(A), outcome
 
 
-def test_check_group_entries_only_report_their_passing_tests() -> None:
+def test_check_group_entries_report_their_passing_tests_and_fail_when_none_fails() -> None:
     entries = ac.parse_expected("test_events::EventLoopTests  a whole class\n")
     v = ac.check(_results(a="failed", b="passed"), entries, partial=False, modules_run=["test_events"])
     assert v.status == 0 and v.expected_failures == 1
     assert v.info and "test_b" in v.info[0]
+    v = ac.check(_results(a="passed", b="skipped"), entries, partial=False, modules_run=["test_events"])
+    assert v.status == 1 and "test_events::EventLoopTests (all 2" in v.now_passing[0]
 
 
 def test_check_ignores_entries_for_other_interpreters() -> None:
