@@ -273,3 +273,23 @@ def test_a_hung_or_crashing_test_is_recorded_and_the_rest_runs(tmp_path: Path) -
     assert "time.sleep" in results["fake_module::Fake::test_2_hangs"][1] or \
         "test_2_hangs" in results["fake_module::Fake::test_2_hangs"][1]  # faulthandler's stack
     assert "signal 11" in results["fake_module::Fake::test_3_crashes"][1]
+
+
+def test_a_relative_pythonpath_reaches_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PYTHONPATH=src is relative to where the harness starts; the child runs elsewhere."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "conformance_helper_mod.py").write_text("VALUE = 42\n")
+    fake = tmp_path / "fake_imports.py"
+    fake.write_text("import unittest\n\ndef conformance_classes(factory):\n"
+                    "    class Imports(unittest.TestCase):\n"
+                    "        def test_import(self):\n"
+                    "            import conformance_helper_mod\n"
+                    "            self.assertEqual(conformance_helper_mod.VALUE, 42)\n"
+                    "    return [Imports]\n")
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", "lib")
+    results = ac.run_module("asyncio", str(fake), [], timeout=20.0, module_timeout=60.0, outdir=tmp_path,
+                            workdir=workdir)
+    assert results == {"fake_imports::Imports::test_import": ("passed", "")}
