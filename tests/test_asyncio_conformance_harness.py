@@ -293,3 +293,11 @@ def test_a_relative_pythonpath_reaches_the_child(tmp_path: Path, monkeypatch: py
     results = ac.run_module("asyncio", str(fake), [], timeout=20.0, module_timeout=60.0, outdir=tmp_path,
                             workdir=workdir)
     assert results == {"fake_imports::Imports::test_import": ("passed", "")}
+
+
+def test_markdown_table() -> None:
+    results = {"asyncio": {"test_events": _results(a="passed", b="passed")},
+               "uvffi": {"test_events": _results(a="failed", b="passed")}}
+    table = ac.markdown_table(["test_events"], ["asyncio", "uvffi"], results).splitlines()
+    assert table[2] == "| test_events | 2 / 2 (0) | 1 / 2 (1, 0, 0) |"
+    assert table[3] == "| **total** | **2 / 2** (0) | **1 / 2** (1, 0, 0) |"
