@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
-from typing import Any, Iterator
+import threading
+from typing import Any, Iterator, List
 
 import pytest
 
@@ -113,3 +114,24 @@ def test_a_cancelled_getaddrinfo_raises_cancelled_error(aloop: uvffi.aio.Loop) -
 
     with pytest.raises(asyncio.CancelledError):
         aloop.run_until_complete(main())
+
+
+def test_closing_the_loop_with_a_lookup_in_flight_reports_nothing() -> None:
+    lp = uvffi.aio.new_event_loop()
+    contexts: List[Any] = []
+    lp.set_exception_handler(lambda loop, ctx: contexts.append(ctx))
+    release = threading.Event()
+    for _ in range(8):  # occupy libuv's thread pool (4 threads by default): the lookup stays queued
+        lp.uv_loop.queue_work(lambda: release.wait(5))
+
+    async def main() -> "asyncio.Future[Any]":
+        task = asyncio.ensure_future(lp.getaddrinfo("localhost", 80))
+        await asyncio.sleep(0)  # its first step submits the request
+        return task
+
+    task = lp.run_until_complete(main())
+    task._log_destroy_pending = False  # type: ignore[attr-defined]
+    release.set()
+    lp.close()  # cancels the queued lookup: its callback must not touch the closed loop
+    assert contexts == []
+    assert not task.done()

@@ -318,3 +318,145 @@ def test_asyncio_run_with_loop_factory_uses_the_uvffi_loop() -> None:
         return type(asyncio.get_running_loop())
 
     assert asyncio.run(main(), loop_factory=uvffi.aio.new_event_loop) is uvffi.aio.Loop  # type: ignore[call-arg]
+
+
+def test_a_loop_runs_in_another_thread() -> None:
+    results: List[Any] = []
+
+    def thread_main() -> None:
+        lp = uvffi.aio.new_event_loop()
+        try:
+            async def main() -> str:
+                await asyncio.sleep(0.001)
+                fut = lp.create_future()
+                lp.call_later(0.001, fut.set_result, "from the thread's loop")
+                return await fut
+
+            results.append(lp.run_until_complete(main()))
+        finally:
+            lp.close()
+
+    t = threading.Thread(target=thread_main)
+    t.start()
+    t.join(30)
+    assert results == ["from the thread's loop"]
+
+
+def test_loops_in_two_threads_run_at_the_same_time() -> None:
+    barrier = threading.Barrier(2, timeout=10)
+    results: List[str] = []
+
+    def thread_main(name: str) -> None:
+        lp = uvffi.aio.new_event_loop()
+        try:
+            async def main() -> str:
+                # each loop waits for the other to be running: they must run concurrently
+                await lp.run_in_executor(None, barrier.wait)
+                await asyncio.sleep(0.001)
+                return name
+
+            results.append(lp.run_until_complete(main()))
+        finally:
+            lp.close()
+
+    threads = [threading.Thread(target=thread_main, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["a", "b"]
+
+
+def test_a_loop_on_the_default_uvffi_loop() -> None:
+    uv = uvffi.Loop.default_loop()
+    lp = uvffi.aio.Loop(uv)
+    try:
+        assert lp.run_until_complete(asyncio.sleep(0.001, "on the default loop")) == "on the default loop"
+    finally:
+        lp.close()
+    assert not uv.closed
+
+
+def test_loop_refuses_a_uv_loop_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError):
+        uvffi.aio.Loop(object())  # type: ignore[arg-type]
+
+
+def test_calls_from_one_thread_with_call_soon_threadsafe_run_in_order(aloop: uvffi.aio.Loop) -> None:
+    out: List[int] = []
+    done = aloop.create_future()
+
+    def worker() -> None:
+        for i in range(200):
+            aloop.call_soon_threadsafe(out.append, i)
+        aloop.call_soon_threadsafe(done.set_result, None)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    aloop.run_until_complete(done)
+    t.join()
+    assert out == list(range(200))
+
+
+def test_debug_mode_reports_a_slow_callback(aloop: uvffi.aio.Loop, caplog: pytest.LogCaptureFixture) -> None:
+    import time
+
+    aloop.set_debug(True)
+    aloop.slow_callback_duration = 0.001
+
+    def slow() -> None:
+        time.sleep(0.01)
+
+    aloop.call_soon(slow)
+    aloop.call_soon(aloop.stop)
+    with caplog.at_level("WARNING", logger="asyncio"):
+        aloop.run_forever()
+    assert any("slow" in r.getMessage() and "took" in r.getMessage() for r in caplog.records)
+
+
+def test_run_passes_debug_to_the_loop() -> None:
+    async def main() -> bool:
+        return asyncio.get_running_loop().get_debug()
+
+    assert uvffi.aio.run(main(), debug=True) is True
+
+
+def test_time_is_monotonic_seconds(aloop: uvffi.aio.Loop) -> None:
+    import time
+
+    before = time.monotonic()
+    t = aloop.time()
+    after = time.monotonic()
+    assert before <= t <= after
+
+
+def test_raw_uvffi_handles_made_by_the_user_are_closed_with_an_owned_loop(aloop: uvffi.aio.Loop) -> None:
+    timer = uvffi.Timer(aloop.uv_loop)
+    timer.start(lambda t: None, 10.0, 0)
+    aloop.close()
+    assert timer.closed
+
+
+def test_uv_loop_handles_lists_no_internal_handle(aloop: uvffi.aio.Loop) -> None:
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+        aloop.add_reader(a, lambda: None)
+        aloop.run_until_complete(asyncio.sleep(0.001))
+        assert aloop.uv_loop.handles == []
+        aloop.remove_reader(a)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_loop_refuses_a_closed_uv_loop_without_an_unclosed_loop_warning() -> None:
+    uv = uvffi.Loop()
+    uv.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError):
+            uvffi.aio.Loop(uv)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

@@ -163,3 +163,33 @@ def test_ctrl_c_stops_uvffi_aio_run_with_keyboard_interrupt() -> None:
 
 def test_ctrl_c_stops_run_until_complete_with_keyboard_interrupt() -> None:
     _ctrl_c("uvffi.aio.new_event_loop().run_until_complete(main())")
+
+
+SIGINT_HANDLER_CHILD = r"""
+import asyncio, signal, sys, uvffi.aio
+
+loop = uvffi.aio.new_event_loop()
+fut = loop.create_future()
+loop.add_signal_handler(signal.SIGINT, fut.set_result, "handled")
+sys.stdout.write("ready\n"); sys.stdout.flush()
+result = loop.run_until_complete(asyncio.wait_for(fut, 60))   # waits in libuv
+loop.remove_signal_handler(signal.SIGINT)
+restored = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+loop.close()
+sys.stdout.write(f"{result} {restored}\n"); sys.stdout.flush()
+"""
+
+
+def test_a_sigint_handler_replaces_keyboard_interrupt_and_is_restored() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", SIGINT_HANDLER_CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline().strip() == "handled True"
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -12,6 +12,7 @@ from typing import Any, Iterator, List, Tuple
 
 import pytest
 
+import uvffi
 import uvffi.aio
 
 
@@ -432,3 +433,79 @@ def test_sock_connect_and_accept_over_a_unix_socket(aloop: uvffi.aio.Loop) -> No
             assert aloop.run_until_complete(main()) == b"over unix"
         finally:
             srv.close()
+
+
+class _Wrapped:
+    """A socket stand-in whose methods can be replaced between two tries of the loop."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.sendto: Any = self._would_block
+
+    @staticmethod
+    def _would_block(*args: Any) -> int:
+        raise BlockingIOError
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+
+def test_sock_sendto_looks_the_method_up_at_each_try(aloop: uvffi.aio.Loop) -> None:
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for s in (rx, tx):
+        s.setblocking(False)
+    rx.bind(("127.0.0.1", 0))
+    wrapped = _Wrapped(tx)
+
+    async def main() -> Any:
+        # the first tries would block; then the real method is put in place, and the
+        # retry of the writable socket must use it
+        aloop.call_soon(setattr, wrapped, "sendto", tx.sendto)
+        await aloop.sock_sendto(wrapped, b"late", rx.getsockname())  # type: ignore[arg-type]
+        return await aloop.sock_recvfrom(rx, 100)
+
+    try:
+        data, _ = aloop.run_until_complete(main())
+        assert data == b"late"
+    finally:
+        rx.close()
+        tx.close()
+
+
+def test_remove_reader_frees_the_fd_for_another_uvffi_handle_at_once(aloop: uvffi.aio.Loop, pair: Any) -> None:
+    # create_connection opens the transport's uvffi handle on the socket right after
+    # sock_connect removed its writer: libuv allows one watcher per fd (UV_EEXIST)
+    a, _ = pair
+    aloop.add_writer(a, lambda: None)
+    aloop.run_until_complete(asyncio.sleep(0))
+    assert aloop.remove_writer(a) is True
+    other = uvffi.Poll(aloop.uv_loop, a.fileno())
+    other.close()
+
+
+def test_another_file_on_the_same_fd_number_gets_its_own_poll(aloop: uvffi.aio.Loop) -> None:
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    fd = a.fileno()
+    try:
+        aloop.add_reader(a, lambda: None)
+        aloop.run_until_complete(asyncio.sleep(0))  # a's file is in epoll
+        aloop.remove_reader(fd)
+        a.close()
+        b.close()
+        os.dup2(c.fileno(), fd)  # fd now names another socket (c's): a new file for the same number
+        got: List[bytes] = []
+        aloop.add_reader(fd, lambda: got.append(os.read(fd, 10)) or aloop.stop())
+        d.send(b"new file")
+        aloop.call_later(5, aloop.stop)  # a watcher left on the old file would never fire
+        aloop.run_forever()
+        assert got == [b"new file"]
+        aloop.remove_reader(fd)
+    finally:
+        os.close(fd)
+        c.close()
+        d.close()

@@ -18,6 +18,7 @@ from uvffi.bench import table
 IO_ROWS = ["tcp_echo_1k", "tcp_echo_64k", "tcp_echo_10conn", "stream_oneway", "udp_pingpong",
            "unix_echo_1k", "process_spawn", "fs_stat_sync", "fs_stat_async", "fs_read",
            "getaddrinfo_numeric"]
+AIO_ROWS = ["aio_call_soon_chain", "aio_call_later", "aio_threadsafe", "aio_sock_pingpong", "aio_sock_echo"]
 
 
 def _env() -> Dict[str, str]:
@@ -76,7 +77,17 @@ def test_io_rows_follow_the_callback_rows(quick_run: Any) -> None:
     _, data = quick_run
     assert bench.GROUPS["io"] == IO_ROWS
     groups = [row["group"] for row in data["results"]]
-    assert groups == ["callbacks"] * len(bench.GROUPS["callbacks"]) + ["io"] * len(IO_ROWS)
+    assert groups == (["callbacks"] * len(bench.GROUPS["callbacks"]) + ["io"] * len(IO_ROWS)
+                      + ["aio"] * len(AIO_ROWS))
+
+
+def test_aio_rows_run_uvffi_aio_in_uvffis_column_and_asyncio_beside_it(quick_run: Any) -> None:
+    _, data = quick_run
+    assert bench.GROUPS["aio"] == AIO_ROWS
+    for row in data["results"]:
+        if row["group"] == "aio":
+            assert {"uvffi", "asyncio"} <= set(row["impls"]), row["workload"]
+            assert "pyuv" not in row["impls"] and "gevent" not in row["impls"]
 
 
 def test_io_rows_measure_uvffi_asyncio_and_uvloop_when_it_imports(quick_run: Any) -> None:

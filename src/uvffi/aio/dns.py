@@ -63,7 +63,8 @@ async def getaddrinfo(loop: "Loop", host: Any, port: Any, family: int = 0, type:
     fut = loop.create_future()
 
     def done(result: Any, error: Optional[int]) -> None:
-        if fut.done():
+        # closing the loop cancels lookups in flight: their futures are left alone then
+        if fut.done() or loop.is_closed():
             return
         if error is not None:
             fut.set_exception(_error(error))
@@ -91,7 +92,8 @@ async def getnameinfo(loop: "Loop", sockaddr: Any, flags: int = 0) -> Tuple[str,
     fut = loop.create_future()
 
     def done(result: Any, error: Optional[int]) -> None:
-        if fut.done():
+        # closing the loop cancels lookups in flight: their futures are left alone then
+        if fut.done() or loop.is_closed():
             return
         if error is not None:
             fut.set_exception(_error(error))

@@ -16,9 +16,9 @@ timer's delay, or None), then calls ``self._selector.select(timeout)``: here tha
   comes a little early only costs one more iteration and no callback runs early;
 - ``None``: ``uv_run(UV_RUN_ONCE)`` with no timer: libuv waits until an event comes.
 
-libuv callbacks (fd readiness, the wakeup, the transports' I/O) do not run asyncio
-code themselves: they append asyncio Handles to ``loop._ready``, which asyncio then
-runs in its own order. ``_process_events`` is a no-op. ``time()`` is asyncio's
+The loop's own libuv callbacks (fd readiness, the wakeup) do not run asyncio code
+themselves: they append asyncio Handles to ``loop._ready``, which asyncio then runs in
+its own order (the transports do the same, see below). ``_process_events`` is a no-op. ``time()`` is asyncio's
 ``time.monotonic()``, the clock libuv's ``uv_hrtime`` reads too on Linux and macOS.
 
 For the transports (uvffi/aio/stream.py, ...)
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import math
 import signal
 import socket
@@ -165,25 +166,37 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
     def __init__(self, uv_loop: Optional[UVLoop] = None) -> None:
         if uv_loop is not None and not isinstance(uv_loop, UVLoop):
             raise TypeError(f"uv_loop must be a uvffi.Loop or None, not {type(uv_loop).__name__}")
-        super().__init__()
+        if uv_loop is not None and uv_loop.closed:
+            raise RuntimeError("the uvffi loop is closed")
         owned = uv_loop is None
-        uv = UVLoop() if uv_loop is None else uv_loop
+        uv = UVLoop() if uv_loop is None else uv_loop  # before asyncio's part: a failure leaves nothing open
+        super().__init__()
         self.uv_loop = uv
         self._uv_owned = owned
         self._transports: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
         self._fds = FdWatchers(self)
         self._signal_handlers: Dict[int, events.Handle] = {}
         self._signal_wakeup: Optional[Tuple[socket.socket, socket.socket, Any]] = None
-        # The wakeup of call_soon_threadsafe (any thread). Referenced while the loop
-        # runs, so a wait with nothing else to wait for blocks until it comes; on a
-        # loop that is not ours it is unreferenced between iterations, so the owner's
-        # own uv_loop.run() still ends when its handles are done.
-        self._waker = Async(uv)
-        self._waker._uvffi_internal = True  # type: ignore[attr-defined]  # not listed in uv_loop.handles
-        self._waker_unref = not owned
-        if not owned:
-            self._waker.ref = False
-        self._selector = _UVSelector(self)
+        try:
+            # The wakeup of call_soon_threadsafe (any thread). Referenced while the loop
+            # runs, so a wait with nothing else to wait for blocks until it comes; on a
+            # loop that is not ours it is unreferenced between iterations, so the owner's
+            # own uv_loop.run() still ends when its handles are done.
+            self._waker = Async(uv)
+            self._waker._uvffi_internal = True  # type: ignore[attr-defined]  # not listed in uv_loop.handles
+            self._waker_unref = not owned
+            if not owned:
+                self._waker.ref = False
+            self._selector = _UVSelector(self)
+        except BaseException:
+            # A handle could not be made: close what was, and say closed (no unclosed-loop warning)
+            self._closed = True
+            waker = getattr(self, "_waker", None)
+            if waker is not None and not waker.closed:
+                waker.close()
+            if owned:
+                uv.close()
+            raise
         if owned:
             uv.excepthook = self._uv_excepthook  # type: ignore[method-assign]
 
@@ -316,7 +329,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         stops): the Python-level handler queues the callback; while the loop waits,
         uvffi's signal wakeup fd wakes it, and between waits the loop's own wakeup
         socket (Python's wakeup fd while handlers are installed) does."""
-        if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+        # inspect's test: asyncio.iscoroutinefunction is deprecated from Python 3.14
+        if asyncio.iscoroutine(callback) or inspect.iscoroutinefunction(callback):
             raise TypeError("coroutines cannot be used with add_signal_handler()")
         self._check_signal(sig)
         self._check_closed()
@@ -472,21 +486,24 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
     async def create_unix_connection(
             self, protocol_factory: Any, path: Any = None, *, ssl: Any = None,
             sock: Optional[socket.socket] = None, server_hostname: Optional[str] = None,
-            ssl_handshake_timeout: Optional[float] = None, ssl_shutdown_timeout: Optional[float] = None) -> Any:
-        """A Unix domain socket connection: ``(transport, protocol)``."""
+            ssl_handshake_timeout: Optional[float] = None, ssl_shutdown_timeout: Optional[float] = None,
+            **kwargs: Any) -> Any:
+        """A Unix domain socket connection: ``(transport, protocol)``. Keywords newer
+        Pythons may add are passed on as given."""
         return await _impl("unix").create_unix_connection(
             self, protocol_factory, path, ssl=ssl, sock=sock, server_hostname=server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout)
+            ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout, **kwargs)
 
     async def create_unix_server(
             self, protocol_factory: Any, path: Any = None, *, sock: Optional[socket.socket] = None,
             backlog: int = 100, ssl: Any = None, ssl_handshake_timeout: Optional[float] = None,
-            ssl_shutdown_timeout: Optional[float] = None, start_serving: bool = True) -> Any:
-        """A Unix domain socket server: an :class:`asyncio.Server`."""
+            ssl_shutdown_timeout: Optional[float] = None, start_serving: bool = True, **kwargs: Any) -> Any:
+        """A Unix domain socket server: an :class:`asyncio.Server`. Keywords newer
+        Pythons add (3.13's ``cleanup_socket``) are passed on as given."""
         return await _impl("unix").create_unix_server(
             self, protocol_factory, path, sock=sock, backlog=backlog, ssl=ssl,
             ssl_handshake_timeout=ssl_handshake_timeout, ssl_shutdown_timeout=ssl_shutdown_timeout,
-            start_serving=start_serving)
+            start_serving=start_serving, **kwargs)
 
 
 if sys.platform == "win32":  # pragma: no cover - uvffi.aio is for Unix

@@ -18,8 +18,11 @@ How it maps asyncio's selector semantics onto libuv:
   callbacks become ready, and the Poll is restarted by the next ``sync`` if still wanted.
 - ``uv_poll_init`` makes the fd non-blocking; asyncio never changes an fd's mode, so a
   blocking fd is put back to blocking (epoll does not care).
-- When neither a reader nor a writer is left the Poll is closed, so a later
-  ``add_reader`` on the same fd number (maybe another file by then) starts afresh.
+- When neither a reader nor a writer is left the Poll is closed at once, which frees
+  the fd for another libuv handle of the loop (a transport's) and takes it out of epoll
+  while it is still the same file; a later ``add_reader`` on the fd number (maybe
+  another file by then) starts afresh. (Keeping idle Polls for reuse was tried: a
+  transport opened on the fd then met UV_EEXIST.)
 """
 
 from __future__ import annotations
@@ -144,6 +147,10 @@ class FdWatchers:
         else:
             old, w.reader = w.reader, None
         if w.reader is None and w.writer is None:
+            # Closed now, not later: the fd must be free for another handle of the loop at
+            # once (create_connection opens its transport's uvffi TCP on the fd right after
+            # sock_connect removed its writer; libuv refuses a second watcher: UV_EEXIST),
+            # and closing later could take the fd out of epoll under that new handle.
             self._drop(w)
         else:
             self._dirty.add(w)
@@ -153,7 +160,8 @@ class FdWatchers:
         return True
 
     def _drop(self, w: _Watch) -> None:
-        del self._watches[w.fd]
+        if self._watches.get(w.fd) is w:
+            del self._watches[w.fd]
         self._dirty.discard(w)
         if not w.poll.closed:
             w.poll.close()

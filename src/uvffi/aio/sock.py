@@ -48,6 +48,30 @@ def _try(fut: "Future[Any]", op: Callable[..., Any], args: Tuple[Any, ...]) -> N
         fut.set_result(result)
 
 
+# The retried calls. Each looks the socket's method up at every try, as asyncio's loop
+# does (a test or a wrapper may replace ``sock.sendto`` between two tries).
+
+
+def _recv(sock: socket.socket, nbytes: int) -> bytes:
+    return sock.recv(nbytes)
+
+
+def _recv_into(sock: socket.socket, buf: Any) -> int:
+    return sock.recv_into(buf)
+
+
+def _recvfrom(sock: socket.socket, bufsize: int) -> Tuple[bytes, Any]:
+    return sock.recvfrom(bufsize)
+
+
+def _recvfrom_into(sock: socket.socket, buf: Any, nbytes: int) -> Tuple[int, Any]:
+    return sock.recvfrom_into(buf, nbytes)
+
+
+def _sendto(sock: socket.socket, data: Any, address: Any) -> int:
+    return sock.sendto(data, 0, address)
+
+
 def _accept_nonblocking(sock: socket.socket) -> Tuple[socket.socket, Any]:
     conn, address = sock.accept()
     conn.setblocking(False)
@@ -106,7 +130,7 @@ class _SockMethods:
             return sock.recv(nbytes)
         except _RETRY:
             pass
-        return await self._sock_wait(sock, False, sock.recv, (nbytes,))
+        return await self._sock_wait(sock, False, _recv, (sock, nbytes))
 
     async def sock_recv_into(self, sock: socket.socket, buf: Any) -> int:
         """Receive into the writable buffer ``buf``; the number of bytes received."""
@@ -115,7 +139,7 @@ class _SockMethods:
             return sock.recv_into(buf)
         except _RETRY:
             pass
-        return await self._sock_wait(sock, False, sock.recv_into, (buf,))
+        return await self._sock_wait(sock, False, _recv_into, (sock, buf))
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> Tuple[bytes, Any]:
         """Receive a datagram of up to ``bufsize`` bytes: ``(data, address)``."""
@@ -124,7 +148,7 @@ class _SockMethods:
             return sock.recvfrom(bufsize)
         except _RETRY:
             pass
-        return await self._sock_wait(sock, False, sock.recvfrom, (bufsize,))
+        return await self._sock_wait(sock, False, _recvfrom, (sock, bufsize))
 
     async def sock_recvfrom_into(self, sock: socket.socket, buf: Any, nbytes: int = 0) -> Tuple[int, Any]:
         """Receive a datagram into ``buf`` (at most ``nbytes``, 0: its length):
@@ -136,7 +160,7 @@ class _SockMethods:
             return sock.recvfrom_into(buf, nbytes)
         except _RETRY:
             pass
-        return await self._sock_wait(sock, False, sock.recvfrom_into, (buf, nbytes))
+        return await self._sock_wait(sock, False, _recvfrom_into, (sock, buf, nbytes))
 
     async def sock_sendall(self, sock: socket.socket, data: Any) -> None:
         """Send all of ``data``; on error there is no telling how much was sent."""
@@ -167,7 +191,7 @@ class _SockMethods:
             return sock.sendto(data, address)
         except _RETRY:
             pass
-        return await self._sock_wait(sock, True, sock.sendto, (data, address))
+        return await self._sock_wait(sock, True, _sendto, (sock, data, address))
 
     async def sock_connect(self, sock: socket.socket, address: Any) -> None:
         """Connect ``sock`` to ``address``; a host name of an IPv4 or IPv6 socket is

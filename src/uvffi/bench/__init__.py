@@ -15,7 +15,8 @@ The package, as a map:
 - ``harness``: which implementations import, the interleaved repeats, medians and ratios;
 - ``table``: the 100-column table (``plot``: the ``--plot`` image);
 - ``callbacks``: the callback rows (the hop from libuv into Python);
-- ``io``: the I/O rows (streams, UDP, processes, files, DNS).
+- ``io``: the I/O rows (streams, UDP, processes, files, DNS);
+- ``aio_rows``: asyncio's API on asyncio, uvloop and :mod:`uvffi.aio` (uvffi's column).
 
 A progress line goes to stderr when it is a terminal; the table (or JSON with ``--json``)
 to stdout.
@@ -28,13 +29,13 @@ import json
 import sys
 from typing import Any, Dict, List, Optional
 
-from . import callbacks, harness, io
+from . import aio_rows, callbacks, harness, io
 from .harness import IMPLEMENTATIONS, Workload, available
 from .table import format_table
 
 __all__ = ["GROUPS", "IMPLEMENTATIONS", "WORKLOADS", "Workload", "available", "format_table", "main", "run"]
 
-WORKLOADS: Dict[str, Workload] = {**callbacks.WORKLOADS, **io.WORKLOADS}
+WORKLOADS: Dict[str, Workload] = {**callbacks.WORKLOADS, **io.WORKLOADS, **aio_rows.WORKLOADS}
 """Every row, in the table's order."""
 
 GROUPS: Dict[str, List[str]] = {}
@@ -71,7 +72,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes and one repeat (for tests)")
     ap.add_argument("--json", action="store_true", help="print JSON (every implementation's times) instead of a table")
     ap.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 5, quick 1)")
-    ap.add_argument("--only", default=None, help="comma-separated workloads or groups (callbacks, io) to run")
+    ap.add_argument("--only", default=None, help="comma-separated workloads or groups (callbacks, io, aio) to run")
     ap.add_argument("--impls", default=None, help="comma-separated implementations to run (uvffi always)")
     ap.add_argument("--plot", default=None, metavar="OUT.png", help="also draw the ratios as bars (needs matplotlib)")
     ap.add_argument("--no-progress", action="store_true", help="nothing on stderr (default: a progress line "

@@ -2,8 +2,9 @@
 
 A :class:`Workload` names one row of the benchmark and holds one function per family of
 implementations: ``uv`` (pyuv's API: uvffi and pyuv run the same code), ``aio`` (asyncio's
-API: asyncio and uvloop run the same code) and ``gevent`` (gevent's libuv loop, used
-without its hub). Each function takes ``(target, n)`` and returns the seconds that ``n``
+API: asyncio and uvloop run the same code; in a ``uvffi_aio`` row uvffi's column runs it
+too, on :mod:`uvffi.aio`'s loop) and ``gevent`` (gevent's libuv loop, used without its
+hub). Each function takes ``(target, n)`` and returns the seconds that ``n``
 operations took; the harness turns that into nanoseconds per operation.
 """
 
@@ -48,6 +49,8 @@ class Workload:
     gevent: Optional[Measure] = None
     unit: str = "op"  # what one of the n is: "op", or "MiB" for the throughput rows
     aio_impls: Tuple[str, ...] = ("asyncio", "uvloop")  # which of the two ``aio`` applies to
+    # A row of asyncio's API alone: uvffi's column runs ``aio`` on uvffi.aio's loop (no ``uv``)
+    uvffi_aio: bool = False
 
 
 def available() -> Dict[str, Optional[str]]:
@@ -70,6 +73,12 @@ def available() -> Dict[str, Optional[str]]:
 
 def measure_fn(impl: str, wl: Workload) -> Optional[Callable[[int], float]]:
     """A function ``n -> seconds`` for ``impl`` on ``wl``, or None if the pair does not apply."""
+    if impl in ("uvffi", "pyuv") and wl.uvffi_aio:
+        afn_uv = wl.aio
+        if impl != "uvffi" or afn_uv is None:
+            return None
+        new_uv_loop = importlib.import_module("uvffi.aio").new_event_loop
+        return lambda n: afn_uv(new_uv_loop, n)
     if impl in ("uvffi", "pyuv"):
         fn = wl.uv
         if fn is None:
