@@ -4,6 +4,7 @@ and socket pairs."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import tempfile
@@ -181,3 +182,20 @@ def test_dev_null_is_refused_with_asyncios_permission_error(aloop: Loop) -> None
     with open(os.devnull, "rb") as f:
         with pytest.raises(PermissionError):
             run(aloop, aloop.connect_read_pipe(Recorder, f))
+
+
+def test_pty_read_pipe_reads_then_ends_with_eio_when_the_other_side_closes(aloop: Loop) -> None:
+    master, slave = os.openpty()
+
+    async def main() -> Tuple[bytes, Optional[BaseException]]:
+        rt, rproto = await aloop.connect_read_pipe(Recorder, open(master, "rb", buffering=0))
+        os.write(slave, b"through a pty\n")
+        while b"\n" not in rproto.data:
+            await asyncio.sleep(0.005)
+        os.close(slave)  # a pty master then reads EIO: asyncio's routine end of a terminal
+        exc = await rproto.lost
+        return bytes(rproto.data), exc
+
+    data, exc = run(aloop, main())
+    assert data == b"through a pty\r\n"
+    assert isinstance(exc, OSError) and exc.errno == errno.EIO

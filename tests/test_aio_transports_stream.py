@@ -10,7 +10,7 @@ import socket
 import struct
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
 from aio_transports_helpers import EchoServer, Recorder, fresh_loop, run, ssl_contexts
@@ -659,3 +659,183 @@ def test_ssl_handshake_failure_fails_the_connection(aloop: Loop, tmp_path: Path)
             await server.wait_closed()
 
     run(aloop, main(), timeout=60)
+
+
+def test_loop_sendfile_sends_a_file_through_the_write_fallback(aloop: Loop, tmp_path: Path) -> None:
+    payload = os.urandom(3 << 20)
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+
+    async def main() -> Tuple[int, bytes]:
+        received = aloop.create_future()
+
+        class Sink(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.buf = bytearray()
+
+            def data_received(self, data: bytes) -> None:
+                self.buf += data
+
+            def eof_received(self) -> bool:
+                received.set_result(bytes(self.buf))
+                return False
+
+        server = await aloop.create_server(Sink, "127.0.0.1", 0)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        with open(path, "rb") as f:
+            sent = await aloop.sendfile(transport, f)
+        transport.write_eof()
+        data = await received
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        return sent, data
+
+    sent, data = run(aloop, main(), timeout=60)
+    assert sent == len(payload)
+    assert data == payload
+
+
+def test_start_tls_upgrades_a_plain_connection(aloop: Loop, tmp_path: Path) -> None:
+    server_ctx, client_ctx = ssl_contexts(tmp_path)
+
+    class Line(asyncio.Protocol):
+        """Collects lines into a queue; ``transport`` is whichever transport is current."""
+
+        def __init__(self) -> None:
+            self.lines: "asyncio.Queue[bytes]" = asyncio.Queue()
+            self.buf = b""
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.buf += data
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                self.lines.put_nowait(line)
+
+    async def serve(proto: Line) -> None:
+        assert await proto.lines.get() == b"STARTTLS"
+        proto.transport.write(b"OK\n")
+        tls = await aloop.start_tls(proto.transport, proto, server_ctx, server_side=True)
+        line = await proto.lines.get()
+        tls.write(b"secure " + line + b"\n")
+
+    def factory() -> Line:
+        proto = Line()
+        asyncio.ensure_future(serve(proto))
+        return proto
+
+    async def main() -> Tuple[bytes, bytes]:
+        server = await aloop.create_server(factory, "127.0.0.1", 0)
+        transport, proto = await aloop.create_connection(Line, "127.0.0.1", _port(server))
+        transport.write(b"STARTTLS\n")
+        ok = await proto.lines.get()
+        tls = await aloop.start_tls(transport, proto, client_ctx, server_hostname="localhost")
+        assert tls.get_extra_info("peercert") is not None
+        tls.write(b"hello\n")
+        answer = await proto.lines.get()
+        tls.close()
+        server.close()
+        return ok, answer
+
+    assert run(aloop, main(), timeout=60) == (b"OK", b"secure hello")
+
+
+def test_create_connection_returns_before_the_first_data_reaches_the_protocol(aloop: Loop) -> None:
+    # asyncio's order: the coroutine awaiting the connection resumes before data_received runs,
+    # even when the peer sends at once (CPython's test_buffered_proto relies on it)
+    async def main() -> List[str]:
+        order: List[str] = []
+
+        class Greeter(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                transport.write(b"welcome")
+
+        class Client(asyncio.Protocol):
+            def data_received(self, data: bytes) -> None:
+                order.append("data")
+
+        server = await aloop.create_server(Greeter, "127.0.0.1", 0)
+        transport, _ = await aloop.create_connection(Client, "127.0.0.1", _port(server))
+        order.append("create_connection returned")
+        while "data" not in order:
+            await asyncio.sleep(0.001)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+        return order
+
+    assert run(aloop, main()) == ["create_connection returned", "data"]
+
+
+def test_sendfile_native_sends_the_file_zero_copy_and_blocks_bare_writes(aloop: Loop, tmp_path: Path) -> None:
+    from uvffi.aio.stream import sendfile_native
+
+    payload = os.urandom(5 << 20)  # more than the socket buffers: the sender must wait for writability
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+
+    async def main() -> Tuple[int, int, bytes]:
+        received = aloop.create_future()
+
+        class Sink(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.buf = bytearray()
+
+            def data_received(self, data: bytes) -> None:
+                self.buf += data
+
+            def eof_received(self) -> bool:
+                received.set_result(bytes(self.buf))
+                return False
+
+        server = await aloop.create_server(Sink, "127.0.0.1", 0)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        transport.write(b"head:")
+        with open(path, "rb") as f:
+            task = asyncio.ensure_future(sendfile_native(aloop, transport, f, 0, None))
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="sendfile is in progress"):
+                transport.write(b"in the middle")
+            sent = await task
+            position = f.tell()
+        transport.write(b":tail")
+        transport.write_eof()
+        data = await received
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        return sent, position, data
+
+    sent, position, data = run(aloop, main(), timeout=60)
+    assert sent == position == len(payload)
+    assert data == b"head:" + payload + b":tail"
+
+
+def test_unix_server_cleanup_socket_removes_the_file_at_close(aloop: Loop, tmp_path: Path) -> None:
+    path = tmp_path / "cleanup.sock"
+
+    async def main() -> Tuple[bool, bool]:
+        server = await aloop.create_unix_server(EchoServer, str(path), cleanup_socket=True)
+        existed = path.exists()
+        server.close()
+        await server.wait_closed()
+        return existed, path.exists()
+
+    assert run(aloop, main()) == (True, False)
+
+
+def test_unix_server_cleanup_socket_false_leaves_the_file(aloop: Loop, tmp_path: Path) -> None:
+    path = tmp_path / "kept.sock"
+
+    async def main() -> bool:
+        server = await aloop.create_unix_server(EchoServer, str(path), cleanup_socket=False)
+        server.close()
+        await server.wait_closed()
+        return path.exists()
+
+    assert run(aloop, main())

@@ -207,3 +207,20 @@ def test_close_kills_a_running_child(aloop: Loop) -> None:
         return transport.get_returncode()
 
     assert run(aloop, main()) == -signal.SIGKILL
+
+
+def test_popen_like_poll_and_wait_see_the_exit_before_libuv_reports_it(aloop: Loop) -> None:
+    async def main() -> Tuple[Optional[int], Optional[int], int, Optional[int]]:
+        transport, _ = await aloop.subprocess_exec(asyncio.SubprocessProtocol, PY, "-c", "raise SystemExit(7)")
+        proc = transport.get_extra_info("subprocess")
+        running = proc.poll()
+        code = proc.wait()  # blocks without reaping: libuv still reaps and reports the exit
+        after = proc.poll()
+        transport.close()  # the child has exited: close() must not kill it
+        while transport.get_returncode() is None:
+            await asyncio.sleep(0.001)
+        return running, after, code, transport.get_returncode()
+
+    running, after, code, returncode = run(aloop, main())
+    assert (after, code, returncode) == (7, 7, 7)
+    assert running in (None, 7)  # the child may already be done

@@ -13,7 +13,7 @@ import inspect
 import os
 import socket
 import warnings
-from asyncio import base_events
+from asyncio import base_events, transports
 from asyncio.log import logger
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -21,7 +21,8 @@ from ..errno import errorcode, strerror
 
 __all__ = [
     "uv_exception", "uv_error_exception", "FlowControl", "TransportBase", "server_attach", "server_detach",
-    "set_result_unless_cancelled", "socket_extra", "check_data", "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
+    "set_result_unless_cancelled", "socket_extra", "check_data", "start_after_waiter", "release_fd_watchers",
+    "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
 ]
 
 LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
@@ -150,27 +151,67 @@ class TransportBase:
             })
         self._force_close(exc)
 
+    def _holds_resources(self) -> bool:
+        """Whether the fd (or pipe object) is still the transport's to close."""
+        return getattr(self, "_handle", None) is not None
+
+    def _release(self) -> None:
+        """Close what the transport still holds, at once (from the finaliser)."""
+        self._close_handle()
+
+    def _close_handle(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        # asyncio's rule: a transport dropped while open is a resource leak worth a warning.
-        if not self._closing and getattr(self, "_loop", None) is not None:
+        # asyncio's rule: a transport dropped while it still holds its fd is a resource leak
+        # worth a warning (also when it was closed but the loop stopped before it finished).
+        if self._holds_resources():
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             try:
-                self._force_close(None)
+                self._release()
             except Exception:  # noqa: BLE001 - a finaliser must not raise; the loop may be closed
                 pass
 
 
-class FlowControl:
+def release_fd_watchers(loop: Any) -> None:
+    """Before a libuv handle takes over an fd: let the loop's ``add_reader``/``add_writer`` table
+    (``uvffi.aio.readers.FdWatchers``) close the Polls it keeps without callbacks until its next
+    sync, now. A Poll still open on the fd (``sock_connect``'s, in the same iteration) would make
+    libuv refuse the handle (``UV_EEXIST``), and closing it later would ``epoll_ctl(DEL)`` the fd
+    from under the handle."""
+    sync = getattr(getattr(loop, "_fds", None), "sync", None)
+    if sync is not None:
+        sync()
+
+
+def start_after_waiter(loop: Any, start: Callable[[], None]) -> None:
+    """Start reading one loop iteration later than asyncio's transports register their reader.
+
+    libuv delivers data inside the loop's poll, before the ready queue runs, and the transports
+    hand it to the protocol at once; asyncio's reader callback, in contrast, is queued *behind*
+    the task that awaits the connection waiter. Starting libuv's reading from a callback queued
+    by a callback (so after that task's step) keeps asyncio's order: the awaiting coroutine
+    (``create_connection``, ``connect_read_pipe``, ...) resumes before the first data arrives."""
+    loop.call_soon(loop.call_soon, start)
+
+
+class FlowControl(transports._FlowControlMixin):
     """The write side's high/low water marks (asyncio's defaults: 64 KiB high, a quarter of it
     low) and the ``pause_writing()`` / ``resume_writing()`` calls at them. The subclass gives
-    ``get_write_buffer_size`` and calls :meth:`_maybe_pause_protocol` after queueing and
-    :meth:`_maybe_resume_protocol` after the buffer shrank."""
+    ``get_write_buffer_size``, calls :meth:`_init_flow_control` in its constructor,
+    :meth:`_maybe_pause_protocol` after queueing and :meth:`_maybe_resume_protocol` after the
+    buffer shrank.
 
-    _high_water: int = 64 * 1024
-    _low_water: int = 16 * 1024
-    _protocol_paused: bool = False
+    Its base is asyncio's own flow-control mix-in (whose slots hold ``_loop``, ``_high_water``,
+    ``_low_water`` and ``_protocol_paused``) only because ``loop.sendfile()``'s fallback accepts
+    nothing else; the methods are these."""
+
     _protocol: Any = None
-    _loop: Any = None
+    _loop: Any  # a slot of asyncio's mix-in
+
+    def _init_flow_control(self) -> None:
+        self._protocol_paused = False
+        self._set_write_buffer_limits()
 
     def get_write_buffer_size(self) -> int:  # pragma: no cover - overridden
         """Bytes queued for writing."""

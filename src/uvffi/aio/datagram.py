@@ -25,8 +25,10 @@ from ._transport_base import (
     FlowControl,
     TransportBase,
     check_data,
+    release_fd_watchers,
     set_result_unless_cancelled,
     socket_extra,
+    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
@@ -46,6 +48,7 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
                  address: Optional[Address] = None, waiter: Optional["asyncio.Future[Any]"] = None,
                  extra: Optional[Dict[str, Any]] = None) -> None:
         TransportBase.__init__(self, loop, extra)
+        self._init_flow_control()
         socket_extra(sock, self._extra)
         self._handle: Optional[UDP] = handle
         self._sock: Optional[socket.socket] = sock
@@ -61,7 +64,7 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
         if transports is not None:
             transports[self._fd] = self
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_receiving)
+        start_after_waiter(loop, self._start_receiving)  # after connection_made and the waiter, unless paused
         if waiter is not None:
             loop.call_soon(set_result_unless_cancelled, waiter, None)
 
@@ -231,6 +234,7 @@ def make_datagram_transport(loop: Any, sock: socket.socket, protocol: asyncio.Da
             loop, sock, protocol, address, waiter, extra)
         return fallback
     handle = UDP(loop.uv_loop)
+    release_fd_watchers(loop)
     try:
         handle.open(sock.fileno())
     except UVError as exc:

@@ -32,6 +32,7 @@ from ._transport_base import (
     TransportBase,
     check_data,
     set_result_unless_cancelled,
+    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
@@ -103,6 +104,16 @@ class _PipeTransport(TransportBase):
         if handle is not None and not handle.closed:
             handle.close()  # closes libuv's duplicate fd; queued writes are cancelled
 
+    def _holds_resources(self) -> bool:
+        return getattr(self, "_pipe", None) is not None  # asyncio's pipes warn while they hold it
+
+    def _release(self) -> None:
+        pipe, self._pipe = self._pipe, None
+        try:
+            self._close_handle()
+        finally:
+            pipe.close()
+
     def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
         try:
             self._protocol.connection_lost(exc)
@@ -128,7 +139,7 @@ class UVReadPipeTransport(_PipeTransport, asyncio.ReadTransport):
         self._reading = False
         self._lost_scheduled = False
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_reading)
+        start_after_waiter(loop, self._start_reading)  # after connection_made and the waiter, unless paused
         if waiter is not None:
             loop.call_soon(set_result_unless_cancelled, waiter, None)
 
@@ -219,6 +230,7 @@ class UVWritePipeTransport(_PipeTransport, FlowControl, asyncio.WriteTransport):
     def __init__(self, loop: Any, pipe: Any, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(loop, pipe, protocol, extra)
+        self._init_flow_control()
         self._conn_lost = 0
         self._pending_writes = 0
         self._watch: Optional[Poll] = None
@@ -258,6 +270,10 @@ class UVWritePipeTransport(_PipeTransport, FlowControl, asyncio.WriteTransport):
             self._force_close(BrokenPipeError())
         else:
             self._force_close(None)
+
+    def _release(self) -> None:
+        self._stop_watch()
+        super()._release()
 
     def _stop_watch(self) -> None:
         watch, self._watch = self._watch, None

@@ -9,9 +9,11 @@ socket object is detached when serving stops, so the fd is closed once.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import weakref
-from typing import Any, Callable, Optional
+from asyncio.log import logger
+from typing import Any, Callable, Optional, Tuple
 
 from ..error import UVError
 from ..handles.pipe import Pipe
@@ -20,7 +22,7 @@ from ..handles.tcp import TCP
 from ._transport_base import uv_error_exception, uv_exception
 from .stream import UVStreamTransport, open_stream_handle, ssl_transport
 
-__all__ = ["start_serving", "stop_serving"]
+__all__ = ["start_serving", "stop_serving", "cleanup_on_stop"]
 
 _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
 
@@ -133,10 +135,30 @@ def start_serving(loop: Any, protocol_factory: Callable[[], asyncio.BaseProtocol
                                  ssl_handshake_timeout, ssl_shutdown_timeout)
 
 
+_unix_cleanups: "weakref.WeakKeyDictionary[socket.socket, Tuple[Any, int]]" = weakref.WeakKeyDictionary()
+"""Unix server sockets whose file goes when serving stops (3.13's ``cleanup_socket``): path, inode."""
+
+
+def cleanup_on_stop(sock: socket.socket, path: Any, inode: int) -> None:
+    """Remove the socket file ``path`` when :func:`stop_serving` closes ``sock``, if the file is
+    still that socket (its inode): another server may have bound the path meanwhile."""
+    _unix_cleanups[sock] = (path, inode)
+
+
 def stop_serving(loop: Any, sock: socket.socket) -> None:
     """asyncio's ``_stop_serving``: stop accepting on ``sock`` and close it (once)."""
+    cleanup = _unix_cleanups.pop(sock, None)
     listener = _listeners.pop(sock, None)
     if listener is not None:
         listener.close()
     else:
         sock.close()
+    if cleanup is not None:
+        path, inode = cleanup
+        try:
+            if os.stat(path).st_ino == inode:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            logger.error("Unable to clean up listening UNIX socket %r: %r", path, err)

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
+import os
 import socket
-from asyncio import sslproto
+from asyncio import constants, sslproto
 from asyncio.log import logger
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from ..errno import UV_ECANCELED, UV_EOF
 from ..error import UVError
 from ..handles.pipe import Pipe
+from ..handles.poll import UV_WRITABLE, Poll
 from ..handles.stream import Stream
 from ..handles.tcp import TCP
 from ._transport_base import (
@@ -27,15 +30,18 @@ from ._transport_base import (
     FlowControl,
     TransportBase,
     check_data,
+    release_fd_watchers,
     server_attach,
     server_detach,
     set_result_unless_cancelled,
     socket_extra,
+    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
 
-__all__ = ["UVStreamTransport", "make_socket_transport", "make_ssl_transport", "open_stream_handle", "ssl_transport"]
+__all__ = ["UVStreamTransport", "make_socket_transport", "make_ssl_transport", "open_stream_handle", "ssl_transport",
+           "sendfile_native"]
 
 _HAS_AF_UNIX = hasattr(socket, "AF_UNIX")
 
@@ -48,6 +54,7 @@ def open_stream_handle(loop: Any, sock: socket.socket) -> Stream:
         handle = Pipe(loop.uv_loop)
     else:
         handle = TCP(loop.uv_loop)
+    release_fd_watchers(loop)
     try:
         handle.open(sock.fileno())
     except UVError as exc:
@@ -67,11 +74,16 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
     :meth:`get_write_buffer_size` and drives ``pause_writing``/``resume_writing``."""
 
     _what = "socket transport"
+    # loop.sendfile(): the loop's _sendfile_native may use sendfile_native() below (zero copy);
+    # otherwise asyncio falls back to write() with pause/resume_writing
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _start_tls_compatible = True  # loop.start_tls() may put SSL over it
 
     def __init__(self, loop: Any, handle: Stream, sock: socket.socket, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
                  server: Any = None) -> None:
         TransportBase.__init__(self, loop, extra)
+        self._init_flow_control()
         socket_extra(sock, self._extra)
         self._handle: Optional[Stream] = handle
         self._sock: Optional[socket.socket] = sock
@@ -84,6 +96,8 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         self._paused = False       # pause_reading()
         self._reading = False      # the handle reads now
         self._pending_writes = 0   # writes in libuv's queue with our callback
+        self._drain_waiters: List["asyncio.Future[None]"] = []  # sendfile_native waits for the queue
+        self._sendfile_active = False  # write() refuses meanwhile, as asyncio's transports
         self._protocol_connected = False
         self._buffered = False
         self.set_protocol(protocol)
@@ -98,7 +112,7 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         if server is not None:
             server_attach(server, self)
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_reading)  # after connection_made, unless it paused reading
+        start_after_waiter(loop, self._start_reading)  # after connection_made and the waiter, unless paused
         if waiter is not None:
             loop.call_soon(set_result_unless_cancelled, waiter, None)
 
@@ -234,6 +248,8 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         check_data(data)
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
+        if self._sendfile_active:
+            raise RuntimeError("unable to write; sendfile is in progress")
         if not data:
             return
         if self._conn_lost:
@@ -269,6 +285,8 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
     def _on_written(self, handle: Stream, error: Optional[int]) -> None:
         """A queued write finished (``error`` None), failed, or was cancelled by a close."""
         self._pending_writes -= 1
+        if not self._pending_writes and self._drain_waiters:
+            self._wake_drain_waiters()
         if self._conn_lost:
             return  # aborted or lost: nothing more to report
         if error is not None:
@@ -279,6 +297,19 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         if not self._pending_writes and self._closing:
             self._conn_lost += 1
             self._loop.call_soon(self._call_connection_lost, None)
+
+    def _wake_drain_waiters(self) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def _wait_written(self) -> None:
+        """Until libuv's write queue is empty (what sendfile_native waits for before it writes)."""
+        if self._pending_writes:
+            fut = self._loop.create_future()
+            self._drain_waiters.append(fut)
+            await fut
 
     def can_write_eof(self) -> bool:
         """True: the writing side can be shut down alone."""
@@ -326,6 +357,7 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _close_handle(self) -> None:
+        self._wake_drain_waiters()
         handle, sock = self._handle, self._sock
         self._handle = None
         self._sock = None
@@ -401,3 +433,80 @@ def ssl_transport(loop: Any, handle: Stream, rawsock: socket.socket, protocol: a
     UVStreamTransport(loop, handle, rawsock, ssl_protocol, None, extra, server)
     app_transport: asyncio.Transport = ssl_protocol._app_transport
     return app_transport
+
+
+_SENDFILE_BLOCK = 0x7FFF_F000  # Linux's most per sendfile(2) call
+
+
+def _resolver(fut: "asyncio.Future[Optional[int]]") -> Any:
+    """A Poll callback that resolves ``fut`` with the poll's error (None when writable)."""
+    def on_event(poll: Poll, events: int, error: Optional[int]) -> None:
+        if not fut.done():
+            fut.set_result(error)
+    return on_event
+
+
+async def sendfile_native(loop: Any, transport: Any, file: Any, offset: int, count: Optional[int]) -> int:
+    """Zero-copy ``loop.sendfile()`` for a plain stream transport (``os.sendfile`` from ``file``
+    to the transport's fd), for a loop's ``_sendfile_native`` to delegate to. Waits for the
+    queued writes first; ``write()`` raises ``RuntimeError`` meanwhile and reading is paused, as
+    with asyncio's selector loop. Raises ``asyncio.SendfileNotAvailableError`` (so asyncio falls
+    back to writes) for another transport, a file without an fd, or a failure before the first
+    byte. The file position ends after the bytes sent."""
+    if not isinstance(transport, UVStreamTransport) or transport._handle is None or not hasattr(os, "sendfile"):
+        raise asyncio.SendfileNotAvailableError("zero-copy sendfile needs a uvffi.aio stream transport")
+    try:
+        fileno = file.fileno()
+        fsize = os.fstat(fileno).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        raise asyncio.SendfileNotAvailableError("not a regular file") from None
+    end = min(offset + count, fsize) if count else fsize
+    offset = min(offset, fsize)
+    if end <= offset:
+        return 0
+    resume_reading = transport.is_reading()
+    transport.pause_reading()
+    await transport._wait_written()
+    transport._sendfile_active = True
+    handle = transport._handle
+    sent = 0
+    watch: Optional[Poll] = None
+    watch_fd = -1
+    peer_gone = False
+    try:
+        if handle is None:
+            raise ConnectionError("Connection closed by peer")
+        fd = handle.fileno()
+        while offset + sent < end:
+            try:
+                n = os.sendfile(fd, fileno, offset + sent, min(end - offset - sent, _SENDFILE_BLOCK))
+            except (BlockingIOError, InterruptedError):
+                if peer_gone:
+                    raise ConnectionError("Connection closed by peer") from None
+                if watch is None:
+                    watch_fd = os.dup(fd)  # a Poll of its own fd: libuv watches fd for the stream
+                    watch = Poll(loop.uv_loop, watch_fd)
+                writable = loop.create_future()
+                watch.start(UV_WRITABLE, _resolver(writable))
+                error = await writable
+                watch.stop()
+                # an error (the peer went away) leaves the next sendfile to say which one
+                peer_gone = error is not None
+                continue
+            except OSError as exc:
+                if not sent:
+                    raise asyncio.SendfileNotAvailableError("os.sendfile call failed") from exc
+                raise
+            if n == 0:
+                break  # the file ended early
+            sent += n
+        return sent
+    finally:
+        if watch is not None:
+            watch.close()
+            os.close(watch_fd)
+        transport._sendfile_active = False
+        if sent:
+            file.seek(offset + sent)
+        if resume_reading:
+            transport.resume_reading()

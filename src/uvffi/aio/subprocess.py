@@ -21,6 +21,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 from asyncio import base_subprocess
 from typing import Any, List, Optional, Sequence
 
@@ -37,6 +38,28 @@ from ..handles.process import (
 from ._transport_base import uv_exception
 
 __all__ = ["UVSubprocessTransport", "make_subprocess_transport"]
+
+_HAS_WAITID = hasattr(os, "waitid") and hasattr(os, "WNOWAIT")
+
+
+def _zombie_status(pid: int) -> Optional[int]:
+    """Where ``os.waitid`` is missing: the return code of the exited, unreaped child ``pid``
+    from ``/proc/<pid>/stat`` (its state ``Z`` and field 52, the wait status; Linux 3.5+), or
+    None while it runs or when that is unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()  # after "pid (comm) ": state is field 3
+    if fields[0] != b"Z" or len(fields) < 50:
+        return None
+    status = int(fields[49])  # field 52 of the whole line
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return None
 
 _SUPPORTED = {"executable", "cwd", "env", "pass_fds", "start_new_session", "user", "group", "close_fds",
               "restore_signals"}
@@ -59,9 +82,43 @@ class _Child:
         self.args: Any = None
         self._handle: Optional[Process] = None
 
+    def _peek(self, block: bool) -> Optional[int]:
+        """The child's return code if it has exited, without reaping it (``waitid`` with
+        ``WNOWAIT``: libuv still reaps it and reports the exit); None while it runs."""
+        if self.returncode is not None or not self.pid:
+            return self.returncode
+        if not _HAS_WAITID:  # PyPy 3.9 has no os.waitid: Linux's /proc tells a zombie's status
+            while True:
+                code = _zombie_status(self.pid)
+                if code is not None or not block:
+                    return code if code is not None else self.returncode
+                time.sleep(0.001)
+        flags = os.WEXITED | os.WNOWAIT | (0 if block else os.WNOHANG)
+        while True:
+            try:
+                info = os.waitid(os.P_PID, self.pid, flags)
+            except InterruptedError:
+                continue
+            except ChildProcessError:  # already reaped: libuv's exit callback sets returncode
+                return self.returncode
+            break
+        if info is None or info.si_pid == 0:
+            return None
+        if info.si_code == os.CLD_EXITED:
+            return int(info.si_status)
+        return -int(info.si_status)  # killed or dumped: -signal, as Popen
+
     def poll(self) -> Optional[int]:
-        """The return code, or None while the child runs."""
-        return self.returncode
+        """The return code if the child has exited (even before libuv reported it), else None."""
+        return self._peek(block=False)
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """Block until the child exits; its return code (``Popen.wait``; ``timeout`` not supported)."""
+        if timeout is not None:
+            raise ValueError("wait() with a timeout is not supported; use the transport's _wait()")
+        code = self._peek(block=True)
+        assert code is not None
+        return code
 
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` unless the child has exited (``Popen.send_signal``'s rule)."""

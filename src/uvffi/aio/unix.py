@@ -13,9 +13,12 @@ import inspect
 import os
 import socket
 import stat
+import sys
 from asyncio import base_events
 from asyncio.log import logger
 from typing import Any, Callable, Optional, Tuple
+
+from .server import cleanup_on_stop
 
 __all__ = ["create_unix_connection", "create_unix_server"]
 
@@ -95,8 +98,10 @@ async def create_unix_server(loop: Any, protocol_factory: Callable[[], asyncio.B
                              path: Optional[str] = None, *, sock: Optional[socket.socket] = None, backlog: int = 100,
                              ssl: Any = None, ssl_handshake_timeout: Optional[float] = None,
                              ssl_shutdown_timeout: Optional[float] = None,
-                             start_serving: bool = True) -> base_events.Server:
-    """Serve on the unix socket ``path`` (or the bound ``sock``): an ``asyncio.Server``."""
+                             start_serving: bool = True, cleanup_socket: Optional[bool] = None) -> base_events.Server:
+    """Serve on the unix socket ``path`` (or the bound ``sock``): an ``asyncio.Server``.
+    ``cleanup_socket`` (Python 3.13's, default True there, False before): the socket file is
+    removed when the server closes, if it is still this server's."""
     if isinstance(ssl, bool):
         raise TypeError("ssl argument must be an SSLContext or None")
     if ssl_handshake_timeout is not None and not ssl:
@@ -126,6 +131,15 @@ async def create_unix_server(loop: Any, protocol_factory: Callable[[], asyncio.B
             raise ValueError("path was not specified, and no sock specified")
         _check_unix_stream(sock)
     sock.setblocking(False)
+    if cleanup_socket is None:
+        cleanup_socket = sys.version_info >= (3, 13)
+    if cleanup_socket:
+        name = sock.getsockname()
+        if name and name[0] not in (0, "\x00"):  # a file, not Linux's abstract namespace
+            try:
+                cleanup_on_stop(sock, name, os.stat(name).st_ino)
+            except FileNotFoundError:
+                pass
     server = base_events.Server(loop, [sock], protocol_factory, ssl, backlog, ssl_handshake_timeout, **extra)
     if start_serving:
         server._start_serving()  # type: ignore[attr-defined]  # asyncio's own create_unix_server calls it

@@ -191,8 +191,11 @@ class Process(Handle):
             c_env = [ffi.new("char[]", _bytes(k, "env key") + b"=" + _bytes(v, "env value"))
                      for k, v in env.items()]
             keep += c_env
-            options.env = ffi.new("char *[]", c_env + [ffi.NULL])
-            keep.append(options.env)
+            # Keep the owning cdata: reading options.env back gives a non-owning pointer, and
+            # the array would be freed before the spawn reads it (EFAULT or a garbage environment).
+            c_envp = ffi.new("char *[]", c_env + [ffi.NULL])
+            keep.append(c_envp)
+            options.env = c_envp
         if cwd is not None:
             c_cwd = ffi.new("char[]", _bytes(cwd, "cwd"))
             keep.append(c_cwd)
