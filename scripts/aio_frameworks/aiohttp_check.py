@@ -13,8 +13,9 @@ import socket
 import sys
 
 import aiohttp
-import uvffi.aio
 from aiohttp import web
+
+import uvffi.aio
 
 BIG = os.urandom(1 << 20)
 
@@ -63,9 +64,7 @@ async def main() -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = runner.server
-    assert server is not None
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:

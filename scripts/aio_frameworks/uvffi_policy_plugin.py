@@ -14,7 +14,7 @@ import uvffi.aio
 MADE = {"loops": 0}
 
 
-class CountingPolicy(uvffi.aio.EventLoopPolicy):  # type: ignore[misc]
+class CountingPolicy(uvffi.aio.EventLoopPolicy):
     """uvffi.aio's policy, counting the loops it makes."""
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:

@@ -15,12 +15,13 @@ import urllib.request
 from typing import AsyncIterator
 
 import httpx
-import uvffi.aio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+import uvffi.aio
 
 LIFESPAN = {"startup": 0, "shutdown": 0}
 
