@@ -312,6 +312,15 @@ def test_install_makes_asyncio_new_event_loop_return_a_uvffi_loop() -> None:
             asyncio.set_event_loop_policy(old)
 
 
+def test_the_policy_keeps_a_child_watcher_it_does_not_need() -> None:
+    # libuv reaps the children itself; asyncio's API (CPython's own tests call it) must not raise
+    policy = uvffi.aio.EventLoopPolicy()
+    assert policy.get_child_watcher() is None
+    watcher = object()
+    policy.set_child_watcher(watcher)
+    assert policy.get_child_watcher() is watcher
+
+
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run(loop_factory=) is new in Python 3.12")
 def test_asyncio_run_with_loop_factory_uses_the_uvffi_loop() -> None:
     async def main() -> type:

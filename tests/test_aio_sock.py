@@ -116,6 +116,27 @@ def test_remove_reader_and_writer_return_false_when_nothing_is_registered(aloop:
     assert aloop.remove_reader(a) is False
 
 
+def test_callbacks_of_a_socket_closed_since_are_removed_by_the_socket(aloop: uvffi.aio.Loop, pair: Any) -> None:
+    # anyio closes a socket, then removes its callbacks: fileno() is -1 by then (asyncio's
+    # selector finds the registration by the object)
+    a, b = pair
+    aloop.add_reader(a, lambda: None)
+    aloop.add_writer(a, lambda: None)
+    a.close()
+    assert aloop.remove_reader(a) is True
+    assert aloop.remove_writer(a) is True
+    with pytest.raises(ValueError):  # gone now: as asyncio, a closed object is no fd
+        aloop.remove_reader(a)
+    aloop.run_until_complete(asyncio.sleep(0))  # no Poll left on the closed fd
+
+
+def test_remove_reader_of_a_closed_socket_never_added_is_a_value_error(aloop: uvffi.aio.Loop, pair: Any) -> None:
+    a, _ = pair
+    a.close()
+    with pytest.raises(ValueError):
+        aloop.remove_reader(a)
+
+
 def test_add_reader_replaces_the_previous_reader(aloop: uvffi.aio.Loop, pair: Any) -> None:
     a, b = pair
     seen: List[str] = []

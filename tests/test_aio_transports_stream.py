@@ -5,6 +5,7 @@ certificate made at test time."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import socket
 import struct
@@ -661,10 +662,9 @@ def test_ssl_handshake_failure_fails_the_connection(aloop: Loop, tmp_path: Path)
     run(aloop, main(), timeout=60)
 
 
-def test_loop_sendfile_sends_a_file_through_the_write_fallback(aloop: Loop, tmp_path: Path) -> None:
-    payload = os.urandom(3 << 20)
-    path = tmp_path / "payload.bin"
-    path.write_bytes(payload)
+def _sendfile_round_trip(aloop: Loop, make_file: Any, fallback: bool) -> Tuple[int, bytes]:
+    """``loop.sendfile(transport, make_file(), fallback=fallback)`` to a sink server: (bytes
+    sent, bytes the server received)."""
 
     async def main() -> Tuple[int, bytes]:
         received = aloop.create_future()
@@ -682,8 +682,8 @@ def test_loop_sendfile_sends_a_file_through_the_write_fallback(aloop: Loop, tmp_
 
         server = await aloop.create_server(Sink, "127.0.0.1", 0)
         transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
-        with open(path, "rb") as f:
-            sent = await aloop.sendfile(transport, f)
+        with make_file() as f:
+            sent = await aloop.sendfile(transport, f, fallback=fallback)
         transport.write_eof()
         data = await received
         transport.close()
@@ -692,7 +692,22 @@ def test_loop_sendfile_sends_a_file_through_the_write_fallback(aloop: Loop, tmp_
         await server.wait_closed()
         return sent, data
 
-    sent, data = run(aloop, main(), timeout=60)
+    return run(aloop, main(), timeout=60)
+
+
+def test_loop_sendfile_of_a_real_file_takes_the_zero_copy_path(aloop: Loop, tmp_path: Path) -> None:
+    # fallback=False: asyncio raises RuntimeError unless the loop's native path sent it
+    payload = os.urandom(3 << 20)
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+    sent, data = _sendfile_round_trip(aloop, lambda: open(path, "rb"), fallback=False)
+    assert sent == len(payload)
+    assert data == payload
+
+
+def test_loop_sendfile_of_a_file_without_an_fd_falls_back_to_writes(aloop: Loop) -> None:
+    payload = os.urandom(1 << 20)
+    sent, data = _sendfile_round_trip(aloop, lambda: io.BytesIO(payload), fallback=True)
     assert sent == len(payload)
     assert data == payload
 

@@ -264,7 +264,15 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
     # -- fd watching (uvffi.Poll) -------------------------------------------
 
     def _ensure_fd_no_transport(self, fd: Any) -> None:
-        """RuntimeError if a transport registered in ``_transports`` owns ``fd``."""
+        """RuntimeError if a transport registered in ``_transports`` owns ``fd``;
+        ValueError for an object with no usable ``fileno()``. A closed file object
+        (``fileno()`` -1) is no transport's."""
+        if not isinstance(fd, int):
+            try:
+                if int(fd.fileno()) < 0:
+                    return
+            except (AttributeError, TypeError, ValueError):
+                raise ValueError(f"Invalid file object: {fd!r}") from None
         fileno = fileno_of(fd)
         transport = self._transports.get(fileno)
         if transport is not None and not transport.is_closing():
@@ -482,6 +490,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     def _stop_serving(self, sock: socket.socket) -> Any:
         return _impl("server").stop_serving(self, sock)
+
+    async def _sendfile_native(self, transp: Any, file: Any, offset: int, count: Optional[int]) -> int:
+        """``loop.sendfile()``'s zero-copy path: ``os.sendfile`` to a stream transport's fd."""
+        return int(await _impl("stream").sendfile_native(self, transp, file, offset, count))
 
     async def create_unix_connection(
             self, protocol_factory: Any, path: Any = None, *, ssl: Any = None,

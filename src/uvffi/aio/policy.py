@@ -33,6 +33,18 @@ class EventLoopPolicy(_BasePolicy):
     def _loop_factory(self) -> Loop:
         return Loop()
 
+    _child_watcher: Any = None
+
+    def get_child_watcher(self) -> Any:
+        """The watcher given to :meth:`set_child_watcher`, or None: libuv reaps the
+        children of uvffi.aio's subprocess transports itself, so none is needed."""
+        return self._child_watcher
+
+    def set_child_watcher(self, watcher: Any) -> None:
+        """Keep ``watcher`` for :meth:`get_child_watcher` (asyncio's API until 3.13, which
+        programs and CPython's own tests call); uvffi.aio never uses it."""
+        self._child_watcher = watcher
+
 
 def install() -> None:
     """Make :class:`EventLoopPolicy` the asyncio policy, so that

@@ -61,7 +61,7 @@ def fileno_of(fd: Any) -> int:
 class _Watch:
     """One fd: its Poll, the reader and writer Handles (or None), the fileobj kept."""
 
-    __slots__ = ("fd", "poll", "reader", "writer", "ready", "dirty", "started")
+    __slots__ = ("fd", "poll", "reader", "writer", "ready", "dirty", "started", "fileobj")
 
     def __init__(self, fd: int, poll: Poll, ready: Deque[Any], dirty: Set["_Watch"]) -> None:
         self.fd = fd
@@ -71,6 +71,7 @@ class _Watch:
         self.ready = ready
         self.dirty = dirty
         self.started = 0  # the events the Poll was last started with (0: stopped)
+        self.fileobj: Any = fd  # what add() was given: found by identity once it is closed
 
     def mask(self) -> int:
         return (UV_READABLE if self.reader is not None else 0) | (UV_WRITABLE if self.writer is not None else 0)
@@ -126,6 +127,7 @@ class FdWatchers:
         one is cancelled. Returns the new Handle."""
         fileno = fileno_of(fd)
         w = self._watch(fileno)
+        w.fileobj = fd
         handle = events.Handle(callback, args, self._loop, None)
         if writing:
             old, w.writer = w.writer, handle
@@ -138,8 +140,7 @@ class FdWatchers:
 
     def remove(self, fd: Any, writing: bool) -> bool:
         """Remove the reader (or writer) of ``fd``: True if there was one."""
-        fileno = fileno_of(fd)
-        w = self._watches.get(fileno)
+        w = self._find(fd)
         if w is None:
             return False
         if writing:
@@ -158,6 +159,19 @@ class FdWatchers:
             return False
         old.cancel()
         return True
+
+    def _find(self, fd: Any) -> Optional[_Watch]:
+        """The watch of ``fd``; a file object closed since it was added (``fileno()`` is
+        -1 then: anyio removes its callbacks after closing) is found by identity, as
+        :mod:`selectors` finds it. ``ValueError`` for anything else that is no fd."""
+        try:
+            return self._watches.get(fileno_of(fd))
+        except ValueError:
+            if not isinstance(fd, int):
+                for w in self._watches.values():
+                    if w.fileobj is fd:
+                        return w
+            raise
 
     def _drop(self, w: _Watch) -> None:
         if self._watches.get(w.fd) is w:
