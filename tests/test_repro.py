@@ -84,9 +84,6 @@ def test_sigint_storm_loses_no_done_callback():
 
 
 def test_sigint_storm_leaves_no_signal_wakeup_fd_installed():
-    if uvffi._core.PYPY:
-        pytest.skip("on PyPy the wakeup fd is still set and restored in Python, where a KeyboardInterrupt "
-                    "can fall between the steps (seen once in a storm here; open, issue 16)")
     runs, _, _, _, left, _ = storm_result()
     assert runs > 50 and left == 0
 
