@@ -436,9 +436,6 @@ def test_class_assignment_between_handle_kinds_cannot_confuse_c(loop, target):
 # -- D8: a dropped loop with active handles is collected --------------------------------
 
 def test_dropped_loops_with_active_handles_are_collected_and_closed():
-    if uvffi._core.PYPY:
-        pytest.skip("the rule that collects a loop only its own active handles reach is CPython's "
-                    "(C's references counted for the GC); PyPy keeps such loops (open, issue 16)")
     proc = run_child("""
         import gc, os, uvffi
         rss = lambda: int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])
@@ -454,12 +451,14 @@ def test_dropped_loops_with_active_handles_are_collected_and_closed():
             uvffi.Idle(l).start(lambda h: None)
             del l
         gc.collect()
-        print(rss() - r0, fds() - f0)
+        print(rss() - r0, fds() - f0, len(uvffi.loop._live_loops))
     """, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    drss, dfds = map(int, proc.stdout.split())
-    assert dfds <= 0
-    if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan's quarantine holds freed memory
+    drss, dfds, live = map(int, proc.stdout.split())
+    assert dfds <= 0 and live == 0
+    # RSS: ASan's quarantine holds freed memory; PyPy's GC heap grows to its working size
+    # (+35 MB over the first 2,000 loops, then flat) and is not given back to the OS.
+    if "libasan" not in os.environ.get("LD_PRELOAD", "") and not uvffi._core.PYPY:
         assert drss < 4000  # kB: 1,000 leaked loops were +60 MB
 
 
