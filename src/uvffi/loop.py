@@ -79,8 +79,9 @@ class Loop(LoopStorage):
     Python's handler runs and ``KeyboardInterrupt`` comes out of :meth:`run` at
     once. The previous wakeup fd is restored when :meth:`run` returns (both steps
     are done by the C core, with no Python code in between that a signal could
-    interrupt; on PyPy the handlers also wait during run's own bookkeeping). After :func:`os.fork` the child gets a socket of its
-    own, so a Ctrl-C sent to the child interrupts the child.
+    interrupt; on PyPy the handlers also wait during run's own bookkeeping).
+    After :func:`os.fork` the child gets a socket of its own, so a Ctrl-C sent
+    to the child interrupts the child.
 
     >>> with uvffi.Loop() as loop:
     ...     timer = uvffi.Timer(loop)

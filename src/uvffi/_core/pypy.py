@@ -27,8 +27,6 @@ from types import TracebackType
 from typing import Any, Optional
 from weakref import WeakValueDictionary
 
-from __pypy__ import thread as _pypy_thread
-
 from .native import ffi, lib
 from .storage import closed_by_libuv
 from .trampoline import hooks, on_error
@@ -278,11 +276,16 @@ def _run_signal_handlers() -> None:
 # (set_wakeup_fd refuses a thread whose handlers are deferred), calling these built-ins
 # (no bytecode) as hooks: uvffi_run_signals in _c/loop.c.
 
-_signals_enter = _pypy_thread._signals_enter
-_signals_exit = _pypy_thread._signals_exit
-ffi.def_extern(name="_uvffi_py_signals_on")(_signals_enter)
-ffi.def_extern(name="_uvffi_py_signals_off")(_signals_exit)
-ffi.def_extern(name="_uvffi_py_set_wakeup", error=-2)(_signal.set_wakeup_fd)
+try:
+    from __pypy__ import thread as _pypy_thread
+except ImportError:  # CPython: only tests import this module there, and call no hook below
+    _pypy_thread = None
+else:
+    _signals_enter = _pypy_thread._signals_enter
+    _signals_exit = _pypy_thread._signals_exit
+    ffi.def_extern(name="_uvffi_py_signals_on")(_signals_enter)
+    ffi.def_extern(name="_uvffi_py_signals_off")(_signals_exit)
+    ffi.def_extern(name="_uvffi_py_set_wakeup", error=-2)(_signal.set_wakeup_fd)
 
 
 def defer_signals() -> bool:
