@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os as _os
-import signal as _signal
 import socket
 import sys
 import threading
@@ -35,6 +34,16 @@ _main_ident = _main_thread.ident
 _get_ident = threading.get_ident
 _live_loops: "weakref.WeakSet[Loop]" = weakref.WeakSet()
 _uv_run: Callable[[Any, int], int] = lib.uvffi_run
+_uv_run_signals: Callable[..., int] = lib.uvffi_run_signals  # PyPy's main thread (loop.c)
+
+if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
+    from ._core.pypy import defer_signals as _defer_signals
+    from ._core.pypy import undefer_signals as _undefer_signals
+
+
+def _uv_run_callbacks(lp: Any, mode: int) -> int:
+    """PyPy, main thread, signal handlers deferred: run, letting them run in callbacks."""
+    return _uv_run_signals(lp, mode, -1, -1, 0)
 
 L = TypeVar("L", bound="Loop")
 
@@ -68,10 +77,11 @@ class Loop(LoopStorage):
     **Ctrl-C.** During a :meth:`run` that may block, on the main thread, Python's
     signal wakeup fd is set to a socket the loop watches: SIGINT wakes the loop,
     Python's handler runs and ``KeyboardInterrupt`` comes out of :meth:`run` at
-    once. The previous wakeup fd is restored when :meth:`run` returns (on CPython
-    both steps are done by the C core, with no Python code in between that a
-    signal could interrupt). After :func:`os.fork` the child gets a socket of its
-    own, so a Ctrl-C sent to the child interrupts the child.
+    once. The previous wakeup fd is restored when :meth:`run` returns (both steps
+    are done by the C core, with no Python code in between that a signal could
+    interrupt; on PyPy the handlers also wait during run's own bookkeeping).
+    After :func:`os.fork` the child gets a socket of its own, so a Ctrl-C sent
+    to the child interrupts the child.
 
     >>> with uvffi.Loop() as loop:
     ...     timer = uvffi.Timer(loop)
@@ -228,16 +238,19 @@ class Loop(LoopStorage):
             raise RuntimeError(f"{type(self).__name__}.__init__ was not called")
         if self._running:
             raise RuntimeError("this loop is already running")
-        self._running = True
-        try:
-            if self._threadsafe is not None or self._scheduler is not None:
-                self._before_run()
-            if mode == RUN_NOWAIT or _get_ident() != _main_ident:
-                r = _uv_run(self._lp, mode)
-            else:
-                r = self._run_with_wakeup(self._lp, mode)
-        finally:
-            self._running = False
+        if PYPY and _get_ident() == _main_ident:
+            r = self._run_deferred(mode)
+        else:
+            self._running = True
+            try:
+                if self._threadsafe is not None or self._scheduler is not None:
+                    self._before_run()
+                if mode == RUN_NOWAIT or _get_ident() != _main_ident:
+                    r = _uv_run(self._lp, mode)
+                else:
+                    r = self._run_with_wakeup(self._lp, mode)
+            finally:
+                self._running = False
         if self._pending_exc is not None:
             exc = self._pending_exc
             self._pending_exc = None
@@ -245,6 +258,33 @@ class Loop(LoopStorage):
         if r < 0:
             raise_for(r)
         return r != 0
+
+    def _run_deferred(self, mode: int) -> int:
+        """:meth:`run` on PyPy's main thread, where a signal handler can run at any bytecode:
+        a KeyboardInterrupt could fall between two of run's steps (set the running flag, set
+        the signal wakeup fd, restore both) and leave one undone. The handlers are deferred
+        for these steps and run only inside the C call that runs the loop
+        (``uvffi_run_signals``), which also serves what :meth:`_before_run` serves. A signal
+        that came meanwhile has its handler run when this returns or raises."""
+        deferred = _defer_signals()
+        try:
+            self._running = True
+            try:
+                before = self._threadsafe is not None or self._scheduler is not None
+                if mode == RUN_NOWAIT:
+                    r = _uv_run_signals(self._lp, mode, -1, -1, before)
+                else:
+                    r = self._run_with_wakeup(self._lp, mode, before)
+            finally:
+                self._running = False
+            exc = self._pending_exc
+            if exc is not None:
+                self._pending_exc = None
+                raise exc
+            return r
+        finally:
+            if deferred:
+                _undefer_signals()
 
     def _before_run(self) -> None:
         """Before the first phase: calls queued by other threads while the loop was
@@ -256,37 +296,26 @@ class Loop(LoopStorage):
         if s is not None and s._ticks:
             s.run_ticks()
 
-    def _run_with_wakeup(self, lp: Any, mode: int) -> int:
+    def _run_with_wakeup(self, lp: Any, mode: int, before: bool = False) -> int:
         """Run while Python's signal wakeup fd is watched, so Ctrl-C interrupts a blocked poll.
 
-        On CPython the C core sets the wakeup fd, runs and restores it, with no Python
-        code in between (a KeyboardInterrupt could otherwise fall between the steps and
-        leave the fd installed); the PyPy path does the same steps in Python."""
+        The C core sets the wakeup fd, runs and restores it, with no Python code in
+        between (a KeyboardInterrupt could otherwise fall between the steps and leave the
+        fd installed). On PyPy the caller has deferred the signal handlers
+        (:meth:`_run_deferred`, :meth:`_close`) and C lets them run only during the run,
+        which also serves :meth:`_before_run`'s calls if ``before``."""
         wake = self._wakeup
         if wake is None:
             try:
                 rsock, wsock = socket.socketpair()
             except OSError:  # no fd left (EMFILE): run all the same, only Ctrl-C may come late
-                return _uv_run(lp, mode)
+                return _uv_run_signals(lp, mode, -1, -1, before) if PYPY else _uv_run(lp, mode)
             rsock.setblocking(False)
             wsock.setblocking(False)
             wake = self._wakeup = (rsock, wsock)
-        if not PYPY:
-            return lib.uvffi_run_wakeup(lp, mode, wake[0].fileno(), wake[1].fileno())
-        try:
-            previous = _signal.set_wakeup_fd(wake[1].fileno(), warn_on_full_buffer=False)
-        except ValueError:  # not the main thread of the main interpreter
-            return _uv_run(lp, mode)
-        try:
-            err = lib.uvffi_loop_wakeup_start(lp, wake[0].fileno())
-            if err:
-                raise_for(err)
-            try:
-                return _uv_run(lp, mode)
-            finally:
-                lib.uvffi_loop_wakeup_stop(lp)
-        finally:
-            _signal.set_wakeup_fd(previous)
+        if PYPY:
+            return _uv_run_signals(lp, mode, wake[0].fileno(), wake[1].fileno(), before)
+        return lib.uvffi_run_wakeup(lp, mode, wake[0].fileno(), wake[1].fileno())
 
     def stop(self) -> None:
         """Stop the loop as soon as possible: :meth:`run` returns after this iteration.
@@ -490,6 +519,21 @@ class Loop(LoopStorage):
         lp = self._lp
         if lp is None:
             raise RuntimeError(f"{type(self).__name__}.__init__ was not called")
+        if not (PYPY and _get_ident() == _main_ident):
+            self._close_steps(lp, interruptible, _uv_run)
+            return
+        # PyPy's main thread: as in _run_deferred, signal handlers wait during close's own
+        # steps (a KeyboardInterrupt between them left the loop "running" for ever) and run
+        # while the loop runs callbacks.
+        deferred = _defer_signals()
+        try:
+            self._close_steps(lp, interruptible, _uv_run_callbacks)
+        finally:
+            if deferred:
+                _undefer_signals()
+
+    def _close_steps(self, lp: Any, interruptible: bool, run: Callable[[Any, int], int]) -> None:
+        """close() once checked; ``run`` runs the loop where callbacks run."""
         err = lib.uvffi_loop_close_check(lp)
         if err:
             raise_for(err)
@@ -511,7 +555,7 @@ class Loop(LoopStorage):
                 for request in list(self._requests):
                     request.cancel()
                 lib.uvffi_loop_close_handles(lp, 0)
-                r = self._run_with_wakeup(lp, mode) if watch else _uv_run(lp, mode)
+                r = self._run_with_wakeup(lp, mode) if watch else run(lp, mode)
                 if r < 0:
                     raise_for(r)
                 if not self.handles and not (self._owned and lib.uv_loop_alive(raw)):

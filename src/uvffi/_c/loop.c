@@ -13,12 +13,11 @@ uv_loop_t *uvffi_loop_raw(uvffi_loop_t *lp);
 int uvffi_loop_check_thread(uvffi_loop_t *lp);
 int uvffi_run(uvffi_loop_t *lp, int mode);
 int uvffi_run_wakeup(uvffi_loop_t *lp, int mode, int rfd, int wfd);
+int uvffi_run_signals(uvffi_loop_t *lp, int mode, int rfd, int wfd, int before);
 int uvffi_loop_close_check(uvffi_loop_t *lp);
 int uvffi_loop_foreign_handles(uvffi_loop_t *lp);
 int uvffi_loop_is_closing(uvffi_loop_t *lp);
 int uvffi_loop_running(uvffi_loop_t *lp);
-int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd);
-int uvffi_loop_wakeup_stop(uvffi_loop_t *lp);
 void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
 int uvffi_loop_free(uvffi_loop_t *lp);
 int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
@@ -387,8 +386,47 @@ out:
 #endif
 }
 
-int uvffi_loop_wakeup_start(uvffi_loop_t *lp, int fd) { return uvffi__wakeup_start(lp, fd); }
-int uvffi_loop_wakeup_stop(uvffi_loop_t *lp) { return uvffi__wakeup_stop(lp); }
+/* PyPy, main thread: the run of Loop.run and close, which keep Python's signal
+ * handlers deferred for their own steps (the running flag, the pending
+ * exception: uvffi/loop.py), so that no KeyboardInterrupt can split them. The
+ * handlers may run only while the loop runs callbacks, and the signal wakeup fd
+ * must be set exactly then: here, between built-ins called as extern "Python"
+ * hooks (__pypy__.thread's _signals_enter, signal.set_wakeup_fd, _signals_exit),
+ * with no bytecode between them and the run for a handler to raise at. So the
+ * fd is set, the loop runs and the fd is restored, as uvffi_run_wakeup does on
+ * CPython. (A built-in called from C gets positional arguments only: PyPy's
+ * warn_on_full_buffer stays True, a full socket is reported on stderr.)
+ * wfd -1: no wakeup fd (RUN_NOWAIT, or no socket). `before`: first serve what
+ * Loop.run serves before the first phase (calls queued by other threads,
+ * next-tick callbacks). The signals hook runs the handlers of signals that came
+ * while deferred, before the fd was set (PyPy keeps them pending until asked).
+ * CPython: UV_ENOSYS. */
+int uvffi_run_signals(uvffi_loop_t *lp, int mode, int rfd, int wfd, int before)
+{
+#if UVFFI_PYPY
+    int r, prev = -2;
+    _uvffi_py_signals_on();
+    if (wfd >= 0 && (prev = _uvffi_py_set_wakeup(wfd)) != -2 && uvffi__wakeup_start(lp, rfd) != 0) {
+        _uvffi_py_set_wakeup(prev);  /* run all the same: only Ctrl-C may come late */
+        prev = -2;
+    }
+    _uvffi_py_signals(lp->pyloop);
+    if (before) {
+        _uvffi_py_threadsafe(lp->pyloop);
+        _uvffi_py_ticks(lp->pyloop);
+    }
+    r = uvffi__run_held(lp, mode);
+    if (prev != -2) {
+        uvffi__wakeup_stop(lp);
+        _uvffi_py_set_wakeup(prev);
+    }
+    _uvffi_py_signals_off();
+    return r;
+#else
+    (void)lp; (void)mode; (void)rfd; (void)wfd; (void)before;
+    return UV_ENOSYS;
+#endif
+}
 
 static int uvffi__wakeup_start(uvffi_loop_t *lp, int fd)
 {

@@ -20,6 +20,9 @@ extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
 extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
 extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
+extern "Python" void _uvffi_py_signals_on(void);
+extern "Python" void _uvffi_py_signals_off(void);
+extern "Python" int _uvffi_py_set_wakeup(int fd);
 */
 
 #if UVFFI_PYPY
@@ -35,6 +38,9 @@ static void _uvffi_py_signals(uintptr_t pyloop);
 static void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 static void _uvffi_py_ticks(uintptr_t pyloop);
 static void _uvffi_py_threadsafe(uintptr_t pyloop);
+static void _uvffi_py_signals_on(void);   /* built-ins: see uvffi_run_signals (loop.c) */
+static void _uvffi_py_signals_off(void);
+static int _uvffi_py_set_wakeup(int fd);  /* signal.set_wakeup_fd; -2 if it raised */
 
 #define uvffi__obj_keep(lp, o) _uvffi_py_keep((lp)->pyloop, (o), 0)
 #define uvffi__obj_release(lp, o) _uvffi_py_release((lp)->pyloop, (o))

@@ -20,6 +20,7 @@ before a hook's ``try`` (a signal handler's ``KeyboardInterrupt`` can be).
 
 from __future__ import annotations
 
+import signal as _signal
 import sys
 import traceback
 from types import TracebackType
@@ -256,6 +257,50 @@ def _uvffi_py_threadsafe(pyloop: int) -> None:
 
 
 def _run_signal_handlers() -> None:
-    """Give PyPy a point to run pending signal handlers (it does so between bytecodes)."""
-    for _ in range(2):
-        pass
+    """Run pending signal handlers now. PyPy runs them between bytecodes when a signal
+    arrives, but one that came while they were deferred (:func:`defer_signals`) waits
+    until something asks: ``pthread_sigmask`` does (it changes nothing here)."""
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, ())
+
+
+# -- deferring Python's signal handlers -------------------------------------------
+#
+# PyPy runs a signal handler at any bytecode of the main thread, so a KeyboardInterrupt
+# can split any two steps of Python code, a try/finally's included (it can land in the
+# finally before its first statement ran). PyPy's own switch for the thread's signal
+# handlers, which ``__pypy__.thread.signals_enabled`` uses to let another thread run them,
+# defers them in the main thread: a signal that arrives meanwhile stays pending (its
+# wakeup fd byte is written as usual) and its handler runs once they are enabled again
+# and something asks. Loop.run and close defer them for their own steps; C lets them
+# run while the loop runs callbacks, and sets the signal wakeup fd for just as long
+# (set_wakeup_fd refuses a thread whose handlers are deferred), calling these built-ins
+# (no bytecode) as hooks: uvffi_run_signals in _c/loop.c.
+
+try:
+    from __pypy__ import thread as _pypy_thread
+except ImportError:  # CPython: only tests import this module there, and call no hook below
+    _pypy_thread = None
+else:
+    _signals_enter = _pypy_thread._signals_enter
+    _signals_exit = _pypy_thread._signals_exit
+    ffi.def_extern(name="_uvffi_py_signals_on")(_signals_enter)
+    ffi.def_extern(name="_uvffi_py_signals_off")(_signals_exit)
+    ffi.def_extern(name="_uvffi_py_set_wakeup", error=-2)(_signal.set_wakeup_fd)
+
+
+def defer_signals() -> bool:
+    """Defer the calling thread's signal handlers; False if they already were (or never
+    run in this thread), and then :func:`undefer_signals` must not be called. Once this
+    returned True no handler runs until :func:`undefer_signals`: call it in a ``finally``."""
+    try:
+        _signals_exit()
+    except RuntimeError:  # "cannot disable signals in thread not enabled for signals"
+        return False
+    return True
+
+
+def undefer_signals() -> None:
+    """Let the signal handlers run again, and run those of the signals that came meanwhile
+    (a KeyboardInterrupt is raised here, after the deferred steps)."""
+    _signals_enter()
+    _run_signal_handlers()
