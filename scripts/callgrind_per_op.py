@@ -12,6 +12,10 @@ round trip of the benchmark's Async and call_soon_threadsafe ping-pong between t
 pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too).
 The objects the imports made are frozen (gc.freeze) before the workload, so that a package that
 imports more modules is not charged for full collections of a bigger heap.
+
+Run it with PyPy (``.venv-pypy/bin/python scripts/callgrind_per_op.py``) for PyPy's figures: the
+child first runs the workload ``--warm`` times (default 2N), so that the JIT's tracing and
+compiling happen before the measured runs, and both runs pay the same warm-up.
 """
 
 from __future__ import annotations
@@ -23,23 +27,26 @@ import subprocess
 import sys
 import tempfile
 
+PYPY = sys.implementation.name == "pypy"
+
 WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000}
 
 CHILD = r'''
 import gc, importlib, sys
 uv = importlib.import_module(sys.argv[1])
-# What the imports allocated goes to the permanent generation: the cyclic GC's share of an
-# operation then depends on the operation, not on how many modules the package imports.
-gc.collect()
-gc.freeze()
-w, n = sys.argv[2], int(sys.argv[3])
-loop = uv.Loop()
-if w == "timer":
+w, n, warm = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+
+
+def timer(n):
+    loop = uv.Loop()
     def cb(t): t.close()
     for _ in range(n):
         uv.Timer(loop).start(cb, 0, 0)
     loop.run()
-elif w == "check":
+
+
+def check(n):
+    loop = uv.Loop()
     checks = []
     def ccb(h): pass
     for _ in range(100):
@@ -52,31 +59,58 @@ elif w == "check":
             for c in checks: c.stop()
     i = uv.Idle(loop); i.start(icb)
     loop.run()
-elif w == "idle":
+    for c in checks: c.close()
+    i.close()
+    loop.run()
+
+
+def idle(n):
+    loop = uv.Loop()
     left = [n]
     def icb(h):
         left[0] -= 1
         if left[0] == 0: h.stop()
     i = uv.Idle(loop); i.start(icb)
     loop.run()
-elif w == "nowait":
+    i.close()
+    loop.run()
+
+
+def nowait(n):
+    loop = uv.Loop()
     keep = uv.Idle(loop)
     for _ in range(n):
         loop.run(uv.UV_RUN_NOWAIT)
-elif w in ("async", "threadsafe"):  # both threads' instructions (callgrind runs one at a time)
-    import gc
+    keep.close()
+    loop.run()
+
+
+def pingpong(n):  # both threads' instructions (callgrind runs one at a time)
     from uvffi.bench import callbacks
-    gc.disable()
     (callbacks.uv_async_pingpong if w == "async" else callbacks.uv_threadsafe_pingpong)(uv, n)
+
+
+run = {"timer": timer, "check": check, "idle": idle, "nowait": nowait, "async": pingpong,
+       "threadsafe": pingpong}[w]
+if warm:
+    run(warm)  # PyPy: the JIT compiles the workload's code here, not in the measured part
+gc.collect()
+if hasattr(gc, "freeze"):
+    # What the imports allocated goes to the permanent generation: the cyclic GC's share of an
+    # operation then depends on the operation, not on how many modules the package imports.
+    gc.freeze()
+if w in ("async", "threadsafe"):
+    gc.disable()
+run(n)
 '''
 
 
-def instructions(module: str, workload: str, n: int, tmp: str) -> int:
+def instructions(module: str, workload: str, n: int, warm: int, tmp: str) -> int:
     """Total instructions (Ir) of one run of the child under callgrind."""
     out = os.path.join(tmp, f"cg.{workload}.{n}")
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-         os.path.realpath(sys.executable), "-c", CHILD, module, workload, str(n)],
+         os.path.realpath(sys.executable), "-c", CHILD, module, workload, str(n), str(warm)],
         capture_output=True, text=True, check=False)
     m = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or m is None:
@@ -88,6 +122,9 @@ def main() -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--module", default="uvffi", help="uvffi (default) or pyuv")
+    ap.add_argument("--warm", type=int, default=None,
+                    help="operations run before the measured ones (default: 0 on CPython, 2N on PyPy, "
+                         "whose JIT then compiles the workload before it is measured)")
     ap.add_argument("workloads", nargs="*", default=list(WORKLOADS), help="any of: " + ", ".join(WORKLOADS))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +132,8 @@ def main() -> int:
             if w not in WORKLOADS:
                 ap.error(f"unknown workload {w!r}")
             n = WORKLOADS[w]
-            per_op = (instructions(args.module, w, 2 * n, tmp) - instructions(args.module, w, n, tmp)) / n
+            warm = args.warm if args.warm is not None else (2 * n if PYPY else 0)
+            per_op = (instructions(args.module, w, 2 * n, warm, tmp) - instructions(args.module, w, n, warm, tmp)) / n
             print(f"{args.module} {w}: {per_op:,.0f} Ir/op (N={n:,})", flush=True)
     return 0
 

@@ -101,3 +101,39 @@ def test_loop_with_queued_call_referring_to_it_is_collected() -> None:
         if w() is None:
             break
     assert w() is None
+
+
+def test_python_queue_close_waits_for_a_wakeup_being_sent(loop, monkeypatch) -> None:
+    """The Python queue sends the wakeup after releasing its lock; close() (after which the
+    loop may be freed) returns only once that send has returned."""
+    import threading
+
+    import uvffi.threadsafe as ts
+
+    queue = ThreadsafeQueue()
+    entered, release = threading.Event(), threading.Event()
+    real_send = ts.lib.uvffi_loop_tsafe_send
+
+    class Lib:
+        def __getattr__(self, name):
+            return getattr(ts.lib, name)
+
+        @staticmethod
+        def uvffi_loop_tsafe_send(lp):
+            entered.set()
+            release.wait(10)
+            return real_send(lp)
+
+    monkeypatch.setattr(ts, "lib", Lib())
+    sender = threading.Thread(target=queue.submit, args=(loop, print, ()))
+    sender.start()
+    assert entered.wait(10)
+    closed = []
+    closer = threading.Thread(target=lambda: closed.append(len(queue.close())))
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive() and not closed  # still waiting for the sender
+    release.set()
+    sender.join(10)
+    closer.join(10)
+    assert closed == [1] and queue._senders == 0

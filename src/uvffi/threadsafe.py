@@ -27,6 +27,7 @@ here in both cases. The futures are ``uvffi.lazy_future.LazyFuture``.)
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
@@ -54,23 +55,42 @@ class ThreadsafeQueue:
         self._lock = threading.Lock()
         self._calls: List[_Call] = []  # swapped out whole by take(): a list is enough
         self._closed = False
+        self._senders = 0  # submits between their queueing and the end of their wakeup send
 
     def submit(self, loop: "Loop", fn: Callable[..., Any], args: Tuple[Any, ...]) -> "Future[Any]":
-        """Queue ``fn(*args)`` for the loop thread and wake the loop; any thread."""
+        """Queue ``fn(*args)`` for the loop thread and wake the loop; any thread.
+
+        The wakeup is sent after the lock is released: cffi releases PyPy's GIL around
+        the send, and the woken loop thread, which takes the lock first thing, would
+        otherwise block on it until this thread got the GIL back (about 0.3 ms per
+        hop in the ping-pong). :meth:`close` waits for the senders counted in
+        ``_senders`` before the loop can be freed. The count is raised and ``send``
+        set with no call or backward jump between (PyPy runs signal handlers only
+        there), inside the ``try`` whose ``finally`` lowers it."""
         if not callable(fn):
             raise TypeError("a callable is required")
         fut: Future[Any] = new_future()
-        with self._lock:
-            if self._closed or loop._closed:
-                raise LoopClosedError("the loop is closed")
-            calls = self._calls
-            calls.append((fut, fn, args))
-            if len(calls) == 1:
-                # Under the lock: close() cannot free the loop meanwhile.
+        lock = self._lock
+        send = False
+        try:
+            with lock:
+                if self._closed or loop._closed:
+                    raise LoopClosedError("the loop is closed")
+                calls = self._calls
+                calls.append((fut, fn, args))
+                if len(calls) == 1:
+                    self._senders += 1
+                    send = True
+            if send:
                 err = lib.uvffi_loop_tsafe_send(loop._lp)
                 if err:
-                    calls.pop()
+                    with lock:
+                        self._calls = [c for c in self._calls if c[0] is not fut]
                     raise_for(err)
+        finally:
+            if send:
+                with lock:
+                    self._senders -= 1
         return fut
 
     @property
@@ -93,10 +113,13 @@ class ThreadsafeQueue:
             self._calls = calls + self._calls
 
     def close(self) -> List[_Call]:
-        """Refuse new calls from now on; returns the calls that were queued."""
+        """Refuse new calls from now on; returns the calls that were queued. Returns
+        once no other thread is sending a wakeup (the loop may be freed after)."""
         with self._lock:
             self._closed = True
             calls, self._calls = self._calls, []
+        while self._senders:
+            time.sleep(0.0001)
         return calls
 
 

@@ -24,8 +24,8 @@ import signal as _signal
 import sys
 import traceback
 from types import TracebackType
-from typing import Any, Optional
-from weakref import WeakValueDictionary
+from typing import Any, Dict, Optional
+from weakref import ref as _weakref
 
 from .native import ffi, lib
 from .storage import closed_by_libuv
@@ -57,9 +57,25 @@ def _keep(loop: Any, value: int, obj: Any) -> None:
     loop._kept[value] = obj
 
 
-_live: "WeakValueDictionary[int, Any]" = WeakValueDictionary()
-"""Each bound handle's object by its C handle's address: what C may ask about a
-handle it does not keep, whose object may be gone (see :func:`bind_handle`)."""
+_live: Dict[int, Any] = {}
+"""Each bound handle's object by its C handle's address, as a plain weak reference
+(``weakref.ref``, no callback): what C may ask about a handle it does not keep, whose
+object may be gone (see :func:`bind_handle`). Not a ``WeakValueDictionary``: its
+``KeyedRef`` runs a Python ``__init__`` per entry and a Python callback per death,
+a third of a one-shot timer's cost on PyPy. An entry whose object died is dropped by
+:func:`_sweep` as the dict grows, or replaced when the address is reused (deleting
+each entry when its handle closes measured slower on PyPy 7.3.11 than sweeping)."""
+
+_live_limit = [1024]
+"""The size of :data:`_live` at which :func:`_sweep` next drops dead entries."""
+
+
+def _sweep() -> None:
+    """Drop the entries of :data:`_live` whose object died; the next sweep comes when
+    the dict has doubled again, so a sweep costs O(1) per entry added."""
+    for h in [h for h, r in _live.items() if r() is None]:
+        _live.pop(h, None)
+    _live_limit[0] = max(1024, 2 * len(_live))
 
 
 def bind_handle(obj: Any, ptr: Any) -> None:
@@ -68,14 +84,17 @@ def bind_handle(obj: Any, ptr: Any) -> None:
     abandons the C handle, and a dead object's cffi handle is freed memory: so C
     asks :data:`_live` before it reaches an object it does not keep. Until
     ``uvffi_handle_bound``, C keeps the object (a signal may end this early)."""
-    _live[int(_cast("uintptr_t", ptr))] = obj
+    if len(_live) >= _live_limit[0]:
+        _sweep()
+    _live[int(_cast("uintptr_t", ptr))] = _weakref(obj)
     obj._owner = ffi.gc(lib.uvffi_handle_owner(ptr), lib.uvffi_owner_drop)
     lib.uvffi_handle_bound(ptr)
 
 
 def _object_of(h: int) -> Any:
     """The live object of C handle ``h`` (an address), or None."""
-    obj = _live.get(h)
+    r = _live.get(h)
+    obj = r() if r is not None else None
     ptr = getattr(obj, "_ptr", None)  # a closed object's is None; h may be a new handle's
     return obj if ptr is not None and int(_cast("uintptr_t", ptr)) == h else None
 
