@@ -4,29 +4,15 @@ with a generous timeout (a hang fails instead of blocking the suite), and record
 from __future__ import annotations
 
 import asyncio
-import gc
 import shutil
 import ssl
 import subprocess
 from pathlib import Path
-from typing import Any, Awaitable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Any, Awaitable, List, Optional, Tuple, TypeVar
 
 import pytest
 
-import uvffi.aio
-
 T = TypeVar("T")
-
-
-def fresh_loop() -> Iterator[uvffi.aio.Loop]:
-    """A fresh uvffi.aio loop, closed after the test (the body of each test file's ``aloop`` fixture)."""
-    lp = uvffi.aio.new_event_loop()
-    asyncio.set_event_loop(lp)
-    yield lp
-    asyncio.set_event_loop(None)
-    if not lp.is_closed():
-        lp.close()
-    gc.collect()
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Awaitable[T], timeout: float = 30.0) -> T:

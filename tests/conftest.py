@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import gc
 from typing import Iterator
 
 import pytest
 
 import uvffi
+import uvffi.aio
 
 
 @pytest.fixture
@@ -14,5 +16,17 @@ def loop() -> Iterator[uvffi.Loop]:
     lp = uvffi.Loop()
     yield lp
     if not lp.closed:
+        lp.close()
+    gc.collect()
+
+
+@pytest.fixture
+def aloop() -> Iterator[uvffi.aio.Loop]:
+    """A fresh uvffi.aio loop, the thread's current event loop during the test, closed after it."""
+    lp = uvffi.aio.new_event_loop()
+    asyncio.set_event_loop(lp)
+    yield lp
+    asyncio.set_event_loop(None)
+    if not lp.is_closed():
         lp.close()
     gc.collect()

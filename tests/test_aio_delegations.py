@@ -59,13 +59,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
     yield recorded
 
 
-@pytest.fixture
-def aloop() -> Iterator[uvffi.aio.Loop]:
-    lp = uvffi.aio.new_event_loop()
-    yield lp
-    lp.close()
-
-
 def test_socket_and_ssl_transports_go_to_the_stream_module(aloop: uvffi.aio.Loop, calls: Calls) -> None:
     assert aloop._make_socket_transport("sock", "proto", "waiter", "extra", "server").name == "make_socket_transport"
     aloop._make_ssl_transport("raw", "proto", "ctx", "waiter", server_side=True, server_hostname="h",

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import socket
 import threading
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 
 import uvffi.aio
-
-
-@pytest.fixture
-def aloop() -> Iterator[uvffi.aio.Loop]:
-    lp = uvffi.aio.new_event_loop()
-    yield lp
-    if not lp.is_closed():
-        lp.close()
-    gc.collect()
 
 
 def _same(ours: Any, theirs: Any) -> None:

@@ -7,22 +7,12 @@ import gc
 import sys
 import threading
 import warnings
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 
 import uvffi
 import uvffi.aio
-
-
-@pytest.fixture
-def aloop() -> Iterator[uvffi.aio.Loop]:
-    """A fresh uvffi.aio loop, closed after the test."""
-    lp = uvffi.aio.new_event_loop()
-    yield lp
-    if not lp.is_closed():
-        lp.close()
-    gc.collect()
 
 
 def test_new_event_loop_is_an_asyncio_event_loop_on_a_uvffi_loop(aloop: uvffi.aio.Loop) -> None:

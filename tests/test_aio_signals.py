@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import pytest
 
 import uvffi.aio
-
-
-@pytest.fixture
-def aloop() -> Iterator[uvffi.aio.Loop]:
-    lp = uvffi.aio.new_event_loop()
-    yield lp
-    if not lp.is_closed():
-        lp.close()
-    gc.collect()
 
 
 def test_signal_handler_runs_in_the_loop_with_its_args(aloop: uvffi.aio.Loop) -> None:

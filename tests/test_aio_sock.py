@@ -4,7 +4,6 @@ TCP, UDP and Unix sockets."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import socket
 import tempfile
@@ -14,15 +13,6 @@ import pytest
 
 import uvffi
 import uvffi.aio
-
-
-@pytest.fixture
-def aloop() -> Iterator[uvffi.aio.Loop]:
-    lp = uvffi.aio.new_event_loop()
-    yield lp
-    if not lp.is_closed():
-        lp.close()
-    gc.collect()
 
 
 @pytest.fixture

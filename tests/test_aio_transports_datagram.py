@@ -5,21 +5,15 @@ from __future__ import annotations
 import asyncio
 import socket
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
-from aio_transports_helpers import fresh_loop, run
+from aio_transports_helpers import run
 
 import uvffi.aio
 from uvffi.aio.datagram import UVDatagramTransport
 
 Loop = uvffi.aio.Loop
-
-
-@pytest.fixture
-def aloop() -> Iterator[Loop]:
-    """A fresh uvffi.aio loop, closed after the test."""
-    yield from fresh_loop()
 
 
 class Echo(asyncio.DatagramProtocol):

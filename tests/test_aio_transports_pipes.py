@@ -8,21 +8,15 @@ import errno
 import os
 import socket
 import tempfile
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
-from aio_transports_helpers import Recorder, fresh_loop, run
+from aio_transports_helpers import Recorder, run
 
 import uvffi.aio
 from uvffi.aio.pipes import UVReadPipeTransport, UVWritePipeTransport
 
 Loop = uvffi.aio.Loop
-
-
-@pytest.fixture
-def aloop() -> Iterator[Loop]:
-    """A fresh uvffi.aio loop, closed after the test."""
-    yield from fresh_loop()
 
 
 class Writer(asyncio.BaseProtocol):

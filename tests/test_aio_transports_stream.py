@@ -11,21 +11,15 @@ import socket
 import struct
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
-from aio_transports_helpers import EchoServer, Recorder, fresh_loop, run, ssl_contexts
+from aio_transports_helpers import EchoServer, Recorder, run, ssl_contexts
 
 import uvffi.aio
 from uvffi.aio.stream import UVStreamTransport
 
 Loop = uvffi.aio.Loop
-
-
-@pytest.fixture
-def aloop() -> Iterator[Loop]:
-    """A fresh uvffi.aio loop, closed after the test."""
-    yield from fresh_loop()
 
 
 async def _tcp_echo_server(loop: Any) -> Any:

@@ -9,10 +9,10 @@ import signal
 import sys
 from asyncio import subprocess as aio_subprocess
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
-from aio_transports_helpers import fresh_loop, run
+from aio_transports_helpers import run
 
 import uvffi.aio
 from uvffi.aio.subprocess import UVSubprocessTransport
@@ -20,12 +20,6 @@ from uvffi.aio.subprocess import UVSubprocessTransport
 Loop = uvffi.aio.Loop
 PIPE = aio_subprocess.PIPE
 PY = sys.executable
-
-
-@pytest.fixture
-def aloop() -> Iterator[Loop]:
-    """A fresh uvffi.aio loop, closed after the test."""
-    yield from fresh_loop()
 
 
 def test_exec_communicate_returns_stdout_stderr_and_returncode(aloop: Loop) -> None:
