@@ -4,8 +4,9 @@ result shapes and errors of :func:`socket.getaddrinfo` / :func:`socket.getnamein
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 from .. import dns as _dns
 from .. import errno as _uverrno
@@ -57,11 +58,9 @@ def _kind(value: int) -> Any:
         return value
 
 
-async def getaddrinfo(loop: "Loop", host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
-                      flags: int = 0) -> List[AddrInfo]:
-    """``socket.getaddrinfo(host, port, family, type, proto, flags)`` on libuv's pool."""
-    fut = loop.create_future()
-
+def _completer(loop: "Loop", fut: "asyncio.Future[Any]", convert: Callable[[Any], Any]
+               ) -> Callable[[Any, Optional[int]], None]:
+    """The uvffi.dns callback that settles ``fut`` with ``convert(result)`` or the error."""
     def done(result: Any, error: Optional[int]) -> None:
         # closing the loop cancels lookups in flight: their futures are left alone then
         if fut.done() or loop.is_closed():
@@ -69,7 +68,15 @@ async def getaddrinfo(loop: "Loop", host: Any, port: Any, family: int = 0, type:
         if error is not None:
             fut.set_exception(_error(error))
         else:
-            fut.set_result(result)
+            fut.set_result(convert(result))
+    return done
+
+
+async def getaddrinfo(loop: "Loop", host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0,
+                      flags: int = 0) -> List[AddrInfo]:
+    """``socket.getaddrinfo(host, port, family, type, proto, flags)`` on libuv's pool."""
+    fut = loop.create_future()
+    done = _completer(loop, fut, list)
 
     if isinstance(port, str) and port.isdigit():
         port = int(port)  # as socket.getaddrinfo takes a numeric port string
@@ -90,15 +97,7 @@ async def getaddrinfo(loop: "Loop", host: Any, port: Any, family: int = 0, type:
 async def getnameinfo(loop: "Loop", sockaddr: Any, flags: int = 0) -> Tuple[str, str]:
     """``socket.getnameinfo(sockaddr, flags)`` on libuv's pool."""
     fut = loop.create_future()
-
-    def done(result: Any, error: Optional[int]) -> None:
-        # closing the loop cancels lookups in flight: their futures are left alone then
-        if fut.done() or loop.is_closed():
-            return
-        if error is not None:
-            fut.set_exception(_error(error))
-        else:
-            fut.set_result(tuple(result))
+    done = _completer(loop, fut, tuple)
 
     request = _dns.getnameinfo(loop.uv_loop, sockaddr, flags, callback=done)
     try:
