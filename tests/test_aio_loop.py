@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 import sys
 import threading
 import warnings
@@ -81,6 +82,27 @@ def test_a_cancelled_timer_never_runs(aloop: uvffi.aio.Loop) -> None:
     handle.cancel()
     aloop.run_until_complete(asyncio.sleep(0.01))
     assert out == ["kept"]
+
+
+def test_a_millisecond_sleep_ends_while_a_reader_keeps_the_loop_alive(aloop: uvffi.aio.Loop) -> None:
+    # libuv before 1.45 (a system libuv) runs due timers before the poll as well: a wait
+    # whose timer came due there once blocked the poll with no timeout, forever, because
+    # the reader's Poll kept the loop alive. Hundreds of tries meet that millisecond tick.
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(False)
+        aloop.add_reader(a, lambda: None)  # never readable: b sends nothing
+
+        async def naps() -> int:
+            for _ in range(300):
+                await asyncio.sleep(0.001)
+            return 300
+
+        assert aloop.run_until_complete(naps()) == 300
+    finally:
+        aloop.remove_reader(a)
+        a.close()
+        b.close()
 
 
 def test_run_until_complete_returns_the_coroutine_result(aloop: uvffi.aio.Loop) -> None:

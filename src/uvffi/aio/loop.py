@@ -108,11 +108,14 @@ class _UVSelector:
                 self._run(RUN_ONCE)
             else:
                 # Rounded up: libuv's timers count whole milliseconds and must not end
-                # the wait before asyncio's timer is due.
+                # the wait before asyncio's timer is due. Repeating: libuv before 1.45
+                # runs due timers before the poll too, and a one-shot timer that came
+                # due there (the clock ticked a millisecond) would leave the poll with
+                # no timeout at all; a repeating one bounds it by another ``ms``.
                 ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
                 timer = self._timer
                 self._uv.update_time()  # the timer counts from now, not from the iteration's start
-                timer._start_ms(_noop, ms, 0)
+                timer._start_ms(_noop, ms, ms)
                 try:
                     self._run(RUN_ONCE)
                 finally:
