@@ -11,7 +11,9 @@ timer's delay, or None), then calls ``self._selector.select(timeout)``: here tha
 
 - ``timeout == 0``: ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting;
 - a positive timeout: a libuv timer armed for it, rounded *up* to libuv's 1 ms, then
-  ``uv_run(UV_RUN_ONCE)``; asyncio itself then decides which of its timers are due
+  ``uv_run(UV_RUN_ONCE)``; the timer stays armed after the iteration, and is re-armed
+  only when asyncio's first timer (the deadline the timeout came from) is another one;
+  asyncio itself then decides which of its timers are due
   (``TimerHandle.when() < loop.time() + clock resolution``), so a libuv wakeup that
   comes a little early only costs one more iteration and no callback runs early;
 - ``None``: ``uv_run(UV_RUN_ONCE)`` with no timer: libuv waits until an event comes.
@@ -68,10 +70,6 @@ __all__ = ["Loop"]
 _MAX_TIMER_MS = 24 * 3600 * 1000  # asyncio caps a wait at 24 h (MAXIMUM_SELECT_TIMEOUT) too
 
 
-def _noop(*args: Any) -> None:
-    """The timeout timer's callback: its only job is to end the poll."""
-
-
 def _impl(name: str) -> Any:
     """A transport module of this package (written on the aio-transports branch),
     imported at first use."""
@@ -91,6 +89,14 @@ class _UVSelector:
         self._timer = Timer(loop.uv_loop)
         self._timer._uvffi_internal = True  # type: ignore[attr-defined]  # not listed in uv_loop.handles
         self._timer.ref = False  # the wait it bounds is the waker's; alone, it keeps nothing alive
+        # The asyncio deadline (``TimerHandle.when()``) the libuv timer is armed for, or None
+        # when it is not armed: an iteration waiting for the same first timer as the one
+        # before leaves the timer as it is (no stop, no start).
+        self._armed: Optional[float] = None
+
+    def _on_timer(self, timer: Timer) -> None:
+        """The timeout timer's callback: it ended the wait; it is no longer armed."""
+        self._armed = None
 
     def select(self, timeout: Optional[float]) -> Tuple[()]:
         """Run one libuv iteration, waiting at most ``timeout`` seconds (None: until
@@ -102,22 +108,27 @@ class _UVSelector:
         if aio._waker_unref:
             aio._waker.ref = True
         try:
-            if timeout is not None and timeout <= 0:
-                self._run(RUN_NOWAIT)
-            elif timeout is None:
+            if timeout is None:
+                if self._armed is not None:
+                    self._armed = None
+                    if not self._timer.closed:
+                        self._timer.stop()
                 self._run(RUN_ONCE)
+            elif timeout <= 0:
+                self._run(RUN_NOWAIT)  # the timer may stay armed: unreferenced, it costs nothing here
             else:
-                # Rounded up: libuv's timers count whole milliseconds and must not end
-                # the wait before asyncio's timer is due.
-                ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
-                timer = self._timer
-                self._uv.update_time()  # the timer counts from now, not from the iteration's start
-                timer._start_ms(_noop, ms, 0)
-                try:
-                    self._run(RUN_ONCE)
-                finally:
-                    if not timer.closed:
-                        timer.stop()
+                # asyncio computed ``timeout`` from its first timer: while that stays the
+                # first, the libuv timer armed for it is still right.
+                scheduled = aio._scheduled
+                when = scheduled[0]._when if scheduled else None
+                if when is None or when != self._armed:
+                    # Rounded up: libuv's timers count whole milliseconds and must not end
+                    # the wait before asyncio's timer is due.
+                    ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
+                    self._uv.update_time()  # the timer counts from now, not from the iteration's start
+                    self._timer._start_ms(self._on_timer, ms, 0)
+                    self._armed = when
+                self._run(RUN_ONCE)
         finally:
             if aio._waker_unref and not aio._waker.closed:
                 aio._waker.ref = False
@@ -156,6 +167,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     if TYPE_CHECKING:  # asyncio.BaseEventLoop's internals used here (typeshed leaves them out)
         _ready: Deque[events.Handle]
+        _scheduled: List[events.TimerHandle]
         _closed: bool
         _debug: bool
 
@@ -217,6 +229,18 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     def _process_events(self, event_list: Any) -> None:
         """Nothing to do: libuv's callbacks have queued their Handles already."""
+
+    def run_forever(self) -> None:
+        """Run until :meth:`stop` (asyncio's ``run_forever``). Python's signal wakeup
+        fd is set to the uvffi loop's wakeup socket once for the whole run (on the
+        main thread), not around each libuv run of each iteration; the one it
+        replaced is set back when the run ends."""
+        held = self.uv_loop._hold_wakeup() if not self._closed and not self.is_running() else False
+        try:
+            super().run_forever()
+        finally:
+            if held:
+                self.uv_loop._release_wakeup()
 
     # -- closing ------------------------------------------------------------
 
