@@ -120,7 +120,7 @@ class _UVSelector:
                 # asyncio computed ``timeout`` from its first timer: while that stays the
                 # first, the libuv timer armed for it is still right.
                 scheduled = aio._scheduled
-                when = scheduled[0]._when if scheduled else None
+                when = scheduled[0].when() if scheduled else None
                 if when is None or when != self._armed:
                     # Rounded up: libuv's timers count whole milliseconds and must not end
                     # the wait before asyncio's timer is due.
@@ -200,6 +200,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if not owned:
                 self._waker.ref = False
             self._selector = _UVSelector(self)
+            # The signal wakeup's socket pair (run_forever watches it), made now: made at the
+            # first run, it could take the number of an fd closed behind add_reader's back,
+            # whose Poll the next sync() would then start on our socket (UV_EEXIST).
+            uv._wakeup_pair()
         except BaseException:
             # A handle could not be made: close what was, and say closed (no unclosed-loop warning)
             self._closed = True
