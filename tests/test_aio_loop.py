@@ -505,3 +505,51 @@ def test_run_forever_keeps_a_signal_wakeup_fd_set_during_the_run(aloop: uvffi.ai
     finally:
         a.close()
         b.close()
+
+
+def test_a_referenced_uvffi_check_runs_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop) -> None:
+    # Iterations with ready callbacks poll libuv without waiting, and skip that only when
+    # nothing of libuv's is active: an active Check must keep every iteration's poll.
+    checks: List[int] = []
+    check = uvffi.Check(aloop.uv_loop)
+    check.start(lambda c: checks.append(1))
+    left = [200]
+    seen: List[int] = []
+
+    def chain() -> None:
+        left[0] -= 1
+        if left[0]:
+            aloop.call_soon(chain)
+        else:
+            seen.append(len(checks))
+            aloop.stop()
+
+    aloop.call_soon(chain)
+    aloop.run_forever()
+    check.close()
+    assert seen[0] >= 150  # one Check callback per iteration (the chain never lets the loop block)
+
+
+def test_a_socket_is_read_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop) -> None:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    got: List[bytes] = []
+    aloop.add_reader(a, lambda: got.append(a.recv(16)))
+    b.send(b"x")
+    left = [200]
+
+    def chain() -> None:
+        left[0] -= 1
+        if left[0] and not got:
+            aloop.call_soon(chain)
+        else:
+            aloop.stop()
+
+    aloop.call_soon(chain)
+    try:
+        aloop.run_forever()
+        assert got == [b"x"] and left[0] > 0  # read during the chain, not after it
+    finally:
+        aloop.remove_reader(a)
+        a.close()
+        b.close()

@@ -15,6 +15,7 @@ int uvffi_run(uvffi_loop_t *lp, int mode);
 int uvffi_run_wakeup(uvffi_loop_t *lp, int mode, int rfd, int wfd);
 int uvffi_run_signals(uvffi_loop_t *lp, int mode, int rfd, int wfd, int before);
 int uvffi_wakeup_watch(uvffi_loop_t *lp, int rfd);
+int uvffi_loop_active(uvffi_loop_t *lp);
 int uvffi_loop_close_check(uvffi_loop_t *lp);
 int uvffi_loop_foreign_handles(uvffi_loop_t *lp);
 int uvffi_loop_is_closing(uvffi_loop_t *lp);
@@ -459,6 +460,15 @@ int uvffi_wakeup_watch(uvffi_loop_t *lp, int rfd)
     if (lp->shared->running)
         return UVFFI_ERUNNING;
     return uvffi__wakeup_start(lp, rfd);
+}
+
+/* What uv_loop_alive adds up, as a number: the active referenced handles, the
+ * active requests, and 1 while handles are closing (uvffi.aio: whether a
+ * non-blocking run has anything to do but its own wakeup, whose 1 it counts). */
+int uvffi_loop_active(uvffi_loop_t *lp)
+{
+    uv_loop_t *l = lp->loop;
+    return (int)l->active_handles + (int)l->active_reqs.count + (l->closing_handles != NULL);
 }
 
 static int uvffi__is_internal(uvffi_loop_t *lp, uv_handle_t *handle)
