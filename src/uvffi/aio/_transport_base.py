@@ -203,8 +203,9 @@ class SocketTransportBase(TransportBase):
     them; ``connection_lost`` comes once, from the ready queue, and the handle is closed
     and the socket detached (libuv closes the fd) after it.
 
-    The subclass sets ``_handle``, ``_sock``, ``_fd``, ``_conn_lost`` (0), ``_pending_writes``
-    (its writes queued in libuv with its callback) and ``_reading``, gives
+    The constructor sets ``_handle``, ``_sock``, ``_fd``, ``_conn_lost`` (0), ``_pending_writes``
+    (the subclass counts its writes queued in libuv with its callback) and ``_reading``, and
+    registers the transport in the loop's ``_transports``; the subclass gives
     :meth:`_stop_reading`, and calls :meth:`_lost_when_written` when a queued write is done."""
 
     _handle: Any
@@ -214,8 +215,29 @@ class SocketTransportBase(TransportBase):
     _pending_writes: int
     _reading: bool
 
+    def __init__(self, loop: Any, handle: Any, sock: socket.socket, extra: Optional[Dict[str, Any]]) -> None:
+        TransportBase.__init__(self, loop, extra)
+        socket_extra(sock, self._extra)
+        self._handle = handle
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._closing = False
+        self._conn_lost = 0        # >0 once connection_lost is on its way; counts writes after it
+        self._pending_writes = 0   # writes in libuv's queue with the subclass's callback
+        self._reading = False      # the handle reads now
+        register_transport(loop, self._fd, self)  # the loop's "fd is used by a transport" check
+
     def _stop_reading(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _connect(self, start_reading: Callable[[], None], waiter: Optional["asyncio.Future[Any]"]) -> None:
+        """The end of the subclass's constructor: ``connection_made``, then reading, then the
+        waiter's result, in asyncio's order (see :func:`start_after_waiter`)."""
+        loop = self._loop
+        loop.call_soon(self._protocol.connection_made, self)
+        start_after_waiter(loop, start_reading)  # after connection_made and the waiter, unless paused
+        if waiter is not None:
+            loop.call_soon(set_result_unless_cancelled, waiter, None)
 
     def close(self) -> None:
         """Close once the queued writes are written: ``connection_lost(None)`` then."""

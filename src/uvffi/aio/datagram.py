@@ -23,11 +23,7 @@ from ._transport_base import (
     FlowControl,
     SocketTransportBase,
     check_data,
-    register_transport,
     release_fd_watchers,
-    set_result_unless_cancelled,
-    socket_extra,
-    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
@@ -46,24 +42,12 @@ class UVDatagramTransport(SocketTransportBase, FlowControl, asyncio.DatagramTran
     def __init__(self, loop: Any, handle: UDP, sock: socket.socket, protocol: asyncio.DatagramProtocol,
                  address: Optional[Address] = None, waiter: Optional["asyncio.Future[Any]"] = None,
                  extra: Optional[Dict[str, Any]] = None) -> None:
-        SocketTransportBase.__init__(self, loop, extra)
+        SocketTransportBase.__init__(self, loop, handle, sock, extra)
         self._init_flow_control()
-        socket_extra(sock, self._extra)
-        self._handle: Optional[UDP] = handle
-        self._sock: Optional[socket.socket] = sock
-        self._fd = sock.fileno()
         self._address = address
         self._connected = bool(address) or self._extra.get("peername") is not None
         self._protocol = protocol
-        self._closing = False
-        self._conn_lost = 0
-        self._pending_writes = 0   # datagrams in libuv's queue with our callback
-        self._reading = False
-        register_transport(loop, self._fd, self)
-        loop.call_soon(self._protocol.connection_made, self)
-        start_after_waiter(loop, self._start_receiving)  # after connection_made and the waiter, unless paused
-        if waiter is not None:
-            loop.call_soon(set_result_unless_cancelled, waiter, None)
+        self._connect(self._start_receiving, waiter)
 
     def __repr__(self) -> str:
         state = "closed" if self._handle is None else ("closing" if self._closing else "open")

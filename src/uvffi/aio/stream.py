@@ -29,13 +29,9 @@ from ._transport_base import (
     FlowControl,
     SocketTransportBase,
     check_data,
-    register_transport,
     release_fd_watchers,
     server_attach,
     server_detach,
-    set_result_unless_cancelled,
-    socket_extra,
-    start_after_waiter,
     uv_error_exception,
     uv_exception,
     write_to_handle,
@@ -83,20 +79,12 @@ class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
     def __init__(self, loop: Any, handle: Stream, sock: socket.socket, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
                  server: Any = None) -> None:
-        SocketTransportBase.__init__(self, loop, extra)
+        SocketTransportBase.__init__(self, loop, handle, sock, extra)
         self._init_flow_control()
-        socket_extra(sock, self._extra)
-        self._handle: Optional[Stream] = handle
-        self._sock: Optional[socket.socket] = sock
-        self._fd = handle.fileno()
         self._server = server
-        self._closing = False
-        self._conn_lost = 0        # >0 once connection_lost is on its way; counts writes after it
         self._eof = False          # write_eof() was called
         self._read_eof = False     # the peer's EOF arrived: reading is over
         self._paused = False       # pause_reading()
-        self._reading = False      # the handle reads now
-        self._pending_writes = 0   # writes in libuv's queue with our callback
         self._drain_waiters: List["asyncio.Future[None]"] = []  # sendfile_native waits for the queue
         self._sendfile_active = False  # write() refuses meanwhile, as asyncio's transports
         self._protocol_connected = False
@@ -107,13 +95,9 @@ class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        register_transport(loop, self._fd, self)  # the loop's "fd is used by a transport" check
         if server is not None:
             server_attach(server, self)
-        loop.call_soon(self._protocol.connection_made, self)
-        start_after_waiter(loop, self._start_reading)  # after connection_made and the waiter, unless paused
-        if waiter is not None:
-            loop.call_soon(set_result_unless_cancelled, waiter, None)
+        self._connect(self._start_reading, waiter)
 
     def __repr__(self) -> str:
         state = "closed" if self._handle is None else ("closing" if self._closing else "open")
