@@ -10,6 +10,9 @@ check (per callback, 100 Check handles), idle (per loop iteration), timer (one-s
 create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
 round trip of the benchmark's Async and call_soon_threadsafe ping-pong between two threads; for
 pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too).
+The aio rows of the benchmark (``aio_call_soon_chain``, ``aio_tcp_echo_1k``, ...: any name in
+``uvffi.bench.aio_rows.WORKLOADS``) run on the event loop of ``--module``'s ``new_event_loop``:
+``--module uvffi.aio``, ``asyncio`` or ``uvloop`` (PYTHONPATH=src: uvffi.bench must import).
 The objects the imports made are frozen (gc.freeze) before the workload, so that a package that
 imports more modules is not charged for full collections of a bigger heap.
 
@@ -29,7 +32,10 @@ import tempfile
 
 PYPY = sys.implementation.name == "pypy"
 
-WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000}
+WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000,
+             "aio_call_soon_chain": 20_000, "aio_call_later": 5_000, "aio_sock_echo": 1_000,
+             "aio_tcp_echo_1k": 2_000, "aio_tcp_echo_64k": 500, "aio_unix_echo_1k": 2_000,
+             "aio_udp_pingpong": 2_000, "aio_stream_echo_1k": 1_000, "aio_stream_echo_64k": 300}
 
 CHILD = r'''
 import gc, importlib, sys
@@ -90,8 +96,13 @@ def pingpong(n):  # both threads' instructions (callgrind runs one at a time)
     (callbacks.uv_async_pingpong if w == "async" else callbacks.uv_threadsafe_pingpong)(uv, n)
 
 
-run = {"timer": timer, "check": check, "idle": idle, "nowait": nowait, "async": pingpong,
-       "threadsafe": pingpong}[w]
+def aio_row(n):  # a benchmark aio row on the event loop of the module's new_event_loop
+    from uvffi.bench import aio_rows
+    aio_rows.WORKLOADS[w].aio(uv.new_event_loop, n)
+
+
+run = aio_row if w.startswith("aio_") else {"timer": timer, "check": check, "idle": idle, "nowait": nowait,
+                                            "async": pingpong, "threadsafe": pingpong}[w]
 if warm:
     run(warm)  # PyPy: the JIT compiles the workload's code here, not in the measured part
 gc.collect()
@@ -99,7 +110,7 @@ if hasattr(gc, "freeze"):
     # What the imports allocated goes to the permanent generation: the cyclic GC's share of an
     # operation then depends on the operation, not on how many modules the package imports.
     gc.freeze()
-if w in ("async", "threadsafe"):
+if w in ("async", "threadsafe") or w.startswith("aio_"):
     gc.disable()
 run(n)
 '''
@@ -121,7 +132,8 @@ def instructions(module: str, workload: str, n: int, warm: int, tmp: str) -> int
 def main() -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--module", default="uvffi", help="uvffi (default) or pyuv")
+    ap.add_argument("--module", default="uvffi",
+                    help="uvffi (default) or pyuv; for the aio_* rows: uvffi.aio, asyncio or uvloop")
     ap.add_argument("--warm", type=int, default=None,
                     help="operations run before the measured ones (default: 0 on CPython, 2N on PyPy, "
                          "whose JIT then compiles the workload before it is measured)")

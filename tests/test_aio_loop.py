@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import socket
 import sys
 import threading
@@ -481,3 +482,95 @@ def test_loop_refuses_a_closed_uv_loop_without_an_unclosed_loop_warning() -> Non
             uvffi.aio.Loop(uv)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_a_timer_added_during_a_wait_for_a_later_timer_fires_first(aloop: uvffi.aio.Loop) -> None:
+    # The loop waits with its libuv timer armed for the 30 s timer; the earlier timer a
+    # thread adds must re-arm it (a timer left armed for the first deadline would make
+    # the test time out).
+    out: List[str] = []
+    aloop.call_later(30.0, out.append, "late")
+
+    def add_early() -> None:
+        aloop.call_later(0.01, out.append, "early")
+        aloop.call_later(0.02, aloop.stop)
+
+    threading.Timer(0.05, aloop.call_soon_threadsafe, (add_early,)).start()
+    aloop.run_forever()
+    assert out == ["early"]
+
+
+def test_run_forever_sets_the_previous_signal_wakeup_fd_back(aloop: uvffi.aio.Loop) -> None:
+    a, b = socket.socketpair()
+    b.setblocking(False)
+    previous = signal.set_wakeup_fd(b.fileno())
+    try:
+        aloop.run_until_complete(asyncio.sleep(0.01))
+        assert signal.set_wakeup_fd(previous) == b.fileno()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_run_forever_keeps_a_signal_wakeup_fd_set_during_the_run(aloop: uvffi.aio.Loop) -> None:
+    a, b = socket.socketpair()
+    b.setblocking(False)
+
+    async def main() -> None:
+        signal.set_wakeup_fd(b.fileno())
+
+    previous = signal.set_wakeup_fd(-1)
+    try:
+        aloop.run_until_complete(main())
+        assert signal.set_wakeup_fd(previous) == b.fileno()  # not the -1 from before the run
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_referenced_uvffi_check_runs_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop) -> None:
+    # Iterations with ready callbacks poll libuv without waiting, and skip that only when
+    # nothing of libuv's is active: an active Check must keep every iteration's poll.
+    checks: List[int] = []
+    check = uvffi.Check(aloop.uv_loop)
+    check.start(lambda c: checks.append(1))
+    left = [200]
+    seen: List[int] = []
+
+    def chain() -> None:
+        left[0] -= 1
+        if left[0]:
+            aloop.call_soon(chain)
+        else:
+            seen.append(len(checks))
+            aloop.stop()
+
+    aloop.call_soon(chain)
+    aloop.run_forever()
+    check.close()
+    assert seen[0] >= 150  # one Check callback per iteration (the chain never lets the loop block)
+
+
+def test_a_socket_is_read_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop) -> None:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    got: List[bytes] = []
+    aloop.add_reader(a, lambda: got.append(a.recv(16)))
+    b.send(b"x")
+    left = [200]
+
+    def chain() -> None:
+        left[0] -= 1
+        if left[0] and not got:
+            aloop.call_soon(chain)
+        else:
+            aloop.stop()
+
+    aloop.call_soon(chain)
+    try:
+        aloop.run_forever()
+        assert got == [b"x"] and left[0] > 0  # read during the chain, not after it
+    finally:
+        aloop.remove_reader(a)
+        a.close()
+        b.close()

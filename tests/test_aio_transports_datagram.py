@@ -169,3 +169,17 @@ def test_unix_datagram_endpoint_works_through_the_fallback(aloop: Loop, tmp_path
         return data
 
     assert run(aloop, main()) == b"UNIX"
+
+
+def test_add_reader_on_a_datagram_transports_fd_raises_runtime_error(aloop: Loop) -> None:
+    async def main() -> None:
+        transport, _ = await aloop.create_datagram_endpoint(Client, local_addr=("127.0.0.1", 0))
+        sock = transport.get_extra_info("socket")
+        try:
+            with pytest.raises(RuntimeError, match="is used by transport"):
+                aloop.add_reader(sock.fileno(), lambda: None)
+        finally:
+            transport.close()
+        await asyncio.sleep(0)
+
+    aloop.run_until_complete(main())

@@ -47,6 +47,44 @@ def test_tcp_echo_with_protocols(aloop: Loop) -> None:
     assert run(aloop, main()) == b"hello uvffi!"
 
 
+def test_add_reader_on_a_tcp_transports_fd_raises_runtime_error(aloop: Loop) -> None:
+    async def main() -> None:
+        server = await _tcp_echo_server(aloop)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        fd = transport.get_extra_info("socket").fileno()
+        try:
+            with pytest.raises(RuntimeError, match="is used by transport"):
+                aloop.add_reader(fd, lambda: None)
+        finally:
+            transport.close()
+            await proto.lost
+            server.close()
+            await server.wait_closed()
+
+    run(aloop, main())
+
+
+def test_add_reader_on_a_closed_transports_fd_number_is_allowed(aloop: Loop) -> None:
+    async def main() -> None:
+        server = await _tcp_echo_server(aloop)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        fd = transport.get_extra_info("socket").fileno()
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        a, b = socket.socketpair()  # may well take the transport's old fd number
+        try:
+            aloop.add_reader(a, lambda: None)
+            assert aloop.remove_reader(a) is True
+            assert aloop._transports.get(fd) is None
+        finally:
+            a.close()
+            b.close()
+
+    run(aloop, main())
+
+
 def test_transport_is_a_uvffi_stream_transport_with_socket_extra_info(aloop: Loop) -> None:
     async def main() -> None:
         server = await _tcp_echo_server(aloop)

@@ -18,7 +18,9 @@ from uvffi.bench import table
 IO_ROWS = ["tcp_echo_1k", "tcp_echo_64k", "tcp_echo_10conn", "stream_oneway", "udp_pingpong",
            "unix_echo_1k", "process_spawn", "fs_stat_sync", "fs_stat_async", "fs_read",
            "getaddrinfo_numeric"]
-AIO_ROWS = ["aio_call_soon_chain", "aio_call_later", "aio_threadsafe", "aio_sock_pingpong", "aio_sock_echo"]
+AIO_ROWS = ["aio_call_soon_chain", "aio_call_later", "aio_threadsafe", "aio_sock_pingpong", "aio_sock_echo",
+            "aio_tcp_echo_1k", "aio_tcp_echo_64k", "aio_unix_echo_1k", "aio_udp_pingpong",
+            "aio_stream_echo_1k", "aio_stream_echo_64k"]
 
 
 def _env() -> Dict[str, str]:

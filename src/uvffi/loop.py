@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os as _os
+import signal
 import socket
 import sys
 import threading
@@ -105,6 +106,7 @@ class Loop(LoopStorage):
         self._closed = False
         self._pending_exc: Optional[BaseException] = None
         self._wakeup: Optional[tuple] = None
+        self._wakeup_held: Optional[int] = None  # _hold_wakeup(): the wakeup fd it replaced
         self._is_default = False
         self._scheduler: Any = None
         self._threadsafe: Any = None
@@ -245,7 +247,7 @@ class Loop(LoopStorage):
             try:
                 if self._threadsafe is not None or self._scheduler is not None:
                     self._before_run()
-                if mode == RUN_NOWAIT or _get_ident() != _main_ident:
+                if mode == RUN_NOWAIT or self._wakeup_held is not None or _get_ident() != _main_ident:
                     r = _uv_run(self._lp, mode)
                 else:
                     r = self._run_with_wakeup(self._lp, mode)
@@ -271,7 +273,7 @@ class Loop(LoopStorage):
             self._running = True
             try:
                 before = self._threadsafe is not None or self._scheduler is not None
-                if mode == RUN_NOWAIT:
+                if mode == RUN_NOWAIT or self._wakeup_held is not None:
                     r = _uv_run_signals(self._lp, mode, -1, -1, before)
                 else:
                     r = self._run_with_wakeup(self._lp, mode, before)
@@ -304,18 +306,60 @@ class Loop(LoopStorage):
         fd installed). On PyPy the caller has deferred the signal handlers
         (:meth:`_run_deferred`, :meth:`_close`) and C lets them run only during the run,
         which also serves :meth:`_before_run`'s calls if ``before``."""
+        wake = self._wakeup_pair()
+        if wake is None:  # no fd left (EMFILE): run all the same, only Ctrl-C may come late
+            return _uv_run_signals(lp, mode, -1, -1, before) if PYPY else _uv_run(lp, mode)
+        if PYPY:
+            return _uv_run_signals(lp, mode, wake[0].fileno(), wake[1].fileno(), before)
+        return lib.uvffi_run_wakeup(lp, mode, wake[0].fileno(), wake[1].fileno())
+
+    def _wakeup_pair(self) -> Optional[tuple]:
+        """The socket pair of the signal wakeup (made at first use); None if no fd is left."""
         wake = self._wakeup
         if wake is None:
             try:
                 rsock, wsock = socket.socketpair()
-            except OSError:  # no fd left (EMFILE): run all the same, only Ctrl-C may come late
-                return _uv_run_signals(lp, mode, -1, -1, before) if PYPY else _uv_run(lp, mode)
+            except OSError:
+                return None
             rsock.setblocking(False)
             wsock.setblocking(False)
             wake = self._wakeup = (rsock, wsock)
-        if PYPY:
-            return _uv_run_signals(lp, mode, wake[0].fileno(), wake[1].fileno(), before)
-        return lib.uvffi_run_wakeup(lp, mode, wake[0].fileno(), wake[1].fileno())
+        return wake
+
+    def _hold_wakeup(self) -> bool:
+        """Keep Python's signal wakeup fd set to this loop's wakeup socket until
+        :meth:`_release_wakeup`, for a caller that runs the loop many times in a row
+        (uvffi.aio runs it once per asyncio iteration): the runs in between then leave
+        the wakeup fd as it is, instead of setting it before and restoring it after
+        each run (``signal.set_wakeup_fd`` checks the fd with two syscalls). Ctrl-C
+        wakes a blocked run all the same: the wakeup poll watches the socket. On the
+        main thread only, with the loop open and not running; False if not held."""
+        if (self._wakeup_held is not None or self._closed or self._running or self._lp is None
+                or _get_ident() != _main_ident):
+            return False
+        wake = self._wakeup_pair()
+        if wake is None or lib.uvffi_wakeup_watch(self._lp, wake[0].fileno()) != 0:
+            return False
+        try:
+            self._wakeup_held = signal.set_wakeup_fd(wake[1].fileno(), warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            return False
+        return True
+
+    def _release_wakeup(self) -> None:
+        """End :meth:`_hold_wakeup`: the wakeup fd it replaced is set back, unless
+        someone set another one since (theirs stays)."""
+        prev = self._wakeup_held
+        if prev is None:
+            return
+        self._wakeup_held = None
+        wake = self._wakeup
+        try:
+            current = signal.set_wakeup_fd(prev, warn_on_full_buffer=False) if prev >= 0 else signal.set_wakeup_fd(-1)
+            if wake is None or current != wake[1].fileno():
+                signal.set_wakeup_fd(current, warn_on_full_buffer=False)
+        except (ValueError, OSError):
+            pass
 
     def stop(self) -> None:
         """Stop the loop as soon as possible: :meth:`run` returns after this iteration.
@@ -516,6 +560,7 @@ class Loop(LoopStorage):
             return
         if self._running:
             raise RuntimeError("cannot close a running loop")
+        self._release_wakeup()
         lp = self._lp
         if lp is None:
             raise RuntimeError(f"{type(self).__name__}.__init__ was not called")

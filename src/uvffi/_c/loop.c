@@ -14,6 +14,8 @@ int uvffi_loop_check_thread(uvffi_loop_t *lp);
 int uvffi_run(uvffi_loop_t *lp, int mode);
 int uvffi_run_wakeup(uvffi_loop_t *lp, int mode, int rfd, int wfd);
 int uvffi_run_signals(uvffi_loop_t *lp, int mode, int rfd, int wfd, int before);
+int uvffi_wakeup_watch(uvffi_loop_t *lp, int rfd);
+int uvffi_loop_active(uvffi_loop_t *lp);
 int uvffi_loop_close_check(uvffi_loop_t *lp);
 int uvffi_loop_foreign_handles(uvffi_loop_t *lp);
 int uvffi_loop_is_closing(uvffi_loop_t *lp);
@@ -310,7 +312,6 @@ int uvffi_run(uvffi_loop_t *lp, int mode)
 int uvffi_loop_running(uvffi_loop_t *lp) { return lp->shared->running; }
 
 static int uvffi__wakeup_start(uvffi_loop_t *lp, int fd);
-static int uvffi__wakeup_stop(uvffi_loop_t *lp);
 
 #if !UVFFI_PYPY
 /* signal.set_wakeup_fd(fd, warn_on_full_buffer=False) from C: the previous fd,
@@ -378,8 +379,7 @@ int uvffi_run_wakeup(uvffi_loop_t *lp, int mode, int rfd, int wfd)
         goto out;
     }
     r = uvffi__run_held(lp, mode);
-    uvffi__wakeup_stop(lp);
-    uvffi__set_wakeup(prev);
+    uvffi__set_wakeup(prev);  /* the poll stays started (see uvffi__wakeup_start) */
 out:
     PyGILState_Release(st);
     return r;
@@ -416,10 +416,8 @@ int uvffi_run_signals(uvffi_loop_t *lp, int mode, int rfd, int wfd, int before)
         _uvffi_py_ticks(lp->pyloop);
     }
     r = uvffi__run_held(lp, mode);
-    if (prev != -2) {
-        uvffi__wakeup_stop(lp);
-        _uvffi_py_set_wakeup(prev);
-    }
+    if (prev != -2)
+        _uvffi_py_set_wakeup(prev);  /* the poll stays started (see uvffi__wakeup_start) */
     _uvffi_py_signals_off();
     return r;
 #else
@@ -428,11 +426,21 @@ int uvffi_run_signals(uvffi_loop_t *lp, int mode, int rfd, int wfd, int before)
 #endif
 }
 
+/* The wakeup poll is started by the first run that watches the signal wakeup fd
+ * and stays started (unreferenced) until the loop closes its internal handles:
+ * stopping it after each run cost an epoll_ctl(DEL) there and an epoll_ctl(ADD)
+ * at the next run, two syscalls an iteration for uvffi.aio, which runs libuv
+ * once per asyncio iteration. Between runs Python's wakeup fd is not ours, so
+ * nothing is written to the socket the poll watches; a byte written at the end
+ * of a run is drained (and the signals checked) by the next run of any mode. */
 static int uvffi__wakeup_start(uvffi_loop_t *lp, int fd)
 {
     int err;
-    if (lp->wakeup_fd == fd)
+    if (lp->wakeup_fd == fd) {
+        if (uv_is_active((uv_handle_t *)&lp->wakeup))
+            return 0;
         return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
+    }
     if (lp->wakeup_fd != -1)
         return UV_EBUSY;
     err = uv_poll_init(lp->loop, &lp->wakeup, fd);
@@ -444,11 +452,23 @@ static int uvffi__wakeup_start(uvffi_loop_t *lp, int fd)
     return uv_poll_start(&lp->wakeup, UV_READABLE, uvffi__wakeup_cb);
 }
 
-static int uvffi__wakeup_stop(uvffi_loop_t *lp)
+/* Start the wakeup poll on rfd now (Loop._hold_wakeup: Python's wakeup fd stays
+ * set for many runs, which then run without setting it each time). 0 or a libuv
+ * error; UVFFI_ERUNNING while the loop runs. */
+int uvffi_wakeup_watch(uvffi_loop_t *lp, int rfd)
 {
-    if (lp->wakeup_fd == -1)
-        return 0;
-    return uv_poll_stop(&lp->wakeup);
+    if (lp->shared->running)
+        return UVFFI_ERUNNING;
+    return uvffi__wakeup_start(lp, rfd);
+}
+
+/* What uv_loop_alive adds up, as a number: the active referenced handles, the
+ * active requests, and 1 while handles are closing (uvffi.aio: whether a
+ * non-blocking run has anything to do but its own wakeup, whose 1 it counts). */
+int uvffi_loop_active(uvffi_loop_t *lp)
+{
+    uv_loop_t *l = lp->loop;
+    return (int)l->active_handles + (int)l->active_reqs.count + (l->closing_handles != NULL);
 }
 
 static int uvffi__is_internal(uvffi_loop_t *lp, uv_handle_t *handle)

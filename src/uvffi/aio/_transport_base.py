@@ -20,9 +20,10 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from ..errno import errorcode, strerror
 
 __all__ = [
-    "uv_exception", "uv_error_exception", "FlowControl", "TransportBase", "server_attach", "server_detach",
+    "uv_exception", "uv_error_exception", "FlowControl", "TransportBase", "SocketTransportBase", "server_attach",
+    "server_detach",
     "set_result_unless_cancelled", "socket_extra", "check_data", "start_after_waiter", "release_fd_watchers",
-    "LOG_THRESHOLD_FOR_CONNLOST_WRITES",
+    "LOG_THRESHOLD_FOR_CONNLOST_WRITES", "register_transport", "unregister_transport", "write_to_handle",
 ]
 
 LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
@@ -136,6 +137,14 @@ class TransportBase:
     def _force_close(self, exc: Optional[BaseException]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _drop_write(self, message: str) -> None:
+        """A write to a lost connection is dropped and counted (``_conn_lost``); from the
+        fifth on, each logs ``message`` as a warning, as asyncio's transports do."""
+        conn_lost: int = getattr(self, "_conn_lost", 0)
+        if conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            logger.warning(message)
+        self._conn_lost = conn_lost + 1
+
     def _fatal_error(self, exc: BaseException, message: str = "Fatal error on transport") -> None:
         """Report ``exc`` (a routine connection error only in debug mode, as asyncio) and close
         the transport at once: the protocol then gets ``connection_lost(exc)``."""
@@ -171,6 +180,114 @@ class TransportBase:
                 self._release()
             except Exception:  # noqa: BLE001 - a finaliser must not raise; the loop may be closed
                 pass
+
+
+def register_transport(loop: Any, fd: int, transport: Any) -> None:
+    """Put ``transport`` in the loop's ``_transports`` under ``fd``: ``add_reader`` and the
+    ``sock_*`` methods then refuse the fd with asyncio's RuntimeError while it is open."""
+    transports = getattr(loop, "_transports", None)
+    if transports is not None:
+        transports[fd] = transport
+
+
+def unregister_transport(loop: Any, fd: int, transport: Any) -> None:
+    """Take ``transport`` out of the loop's ``_transports`` (if ``fd`` is still its)."""
+    transports = getattr(loop, "_transports", None)
+    if transports is not None and transports.get(fd) is transport:
+        del transports[fd]
+
+
+class SocketTransportBase(TransportBase):
+    """Closing a transport over a uvffi handle that owns a socket's fd (the stream and the
+    datagram transports): :meth:`close` waits for the queued writes, :meth:`abort` drops
+    them; ``connection_lost`` comes once, from the ready queue, and the handle is closed
+    and the socket detached (libuv closes the fd) after it.
+
+    The constructor sets ``_handle``, ``_sock``, ``_fd``, ``_conn_lost`` (0), ``_pending_writes``
+    (the subclass counts its writes queued in libuv with its callback) and ``_reading``, and
+    registers the transport in the loop's ``_transports``; the subclass gives
+    :meth:`_stop_reading`, and calls :meth:`_lost_when_written` when a queued write is done."""
+
+    _handle: Any
+    _sock: Optional[socket.socket]
+    _fd: int
+    _conn_lost: int
+    _pending_writes: int
+    _reading: bool
+
+    def __init__(self, loop: Any, handle: Any, sock: socket.socket, extra: Optional[Dict[str, Any]]) -> None:
+        TransportBase.__init__(self, loop, extra)
+        socket_extra(sock, self._extra)
+        self._handle = handle
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._closing = False
+        self._conn_lost = 0        # >0 once connection_lost is on its way; counts writes after it
+        self._pending_writes = 0   # writes in libuv's queue with the subclass's callback
+        self._reading = False      # the handle reads now
+        register_transport(loop, self._fd, self)  # the loop's "fd is used by a transport" check
+
+    def _stop_reading(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _connect(self, start_reading: Callable[[], None], waiter: Optional["asyncio.Future[Any]"]) -> None:
+        """The end of the subclass's constructor: ``connection_made``, then reading, then the
+        waiter's result, in asyncio's order (see :func:`start_after_waiter`)."""
+        loop = self._loop
+        loop.call_soon(self._protocol.connection_made, self)
+        start_after_waiter(loop, start_reading)  # after connection_made and the waiter, unless paused
+        if waiter is not None:
+            loop.call_soon(set_result_unless_cancelled, waiter, None)
+
+    def close(self) -> None:
+        """Close once the queued writes are written: ``connection_lost(None)`` then."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._pending_writes:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        """Close at once, dropping what is queued: ``connection_lost(None)`` soon."""
+        self._force_close(None)
+
+    def _force_close(self, exc: Optional[BaseException]) -> None:
+        if self._conn_lost:
+            return
+        self._closing = True
+        self._stop_reading()
+        self._conn_lost += 1
+        self._close_handle()  # queued writes are cancelled (their callbacks see _conn_lost)
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _lost_when_written(self) -> None:
+        """After a queued write is done: a :meth:`close` that waited for it ends now."""
+        if not self._pending_writes and self._closing:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def _close_handle(self) -> None:
+        handle, sock = self._handle, self._sock
+        self._handle = None
+        self._sock = None
+        self._reading = False
+        if handle is None:
+            return
+        unregister_transport(self._loop, self._fd, self)
+        if sock is not None:
+            sock.detach()  # the fd is libuv's: the socket object must not close it too
+        if not handle.closed:
+            handle.close()
+
+    def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
+        try:
+            self._protocol.connection_lost(exc)
+        finally:
+            self._close_handle()
+            self._protocol = None
+            self._loop = None
 
 
 def release_fd_watchers(loop: Any) -> None:
@@ -267,6 +384,25 @@ class FlowControl(transports._FlowControlMixin):
             raise
         except BaseException as exc:  # noqa: BLE001 - asyncio reports it and goes on
             self._report_protocol_error(exc, "resume_writing")
+
+
+def write_to_handle(transport: Any, handle: Any, data: bytes) -> None:
+    """The writing of the stream and write-pipe transports: with nothing of theirs queued,
+    uvffi's fast path hands the kernel what it takes now (``uv_try_write``) and only the
+    rest is queued; behind queued writes, ``data`` is queued. A queued write counts in
+    ``transport._pending_writes`` and calls ``transport._on_written`` when done; then
+    ``pause_writing`` if the queue went above the high-water mark. UVError as libuv says."""
+    if not transport._pending_writes:
+        req = handle.write(data)
+        if not req.pending:
+            return
+        # The rest was queued without a callback; a WriteRequest reads its callback when it
+        # completes, so give it the transport's to hear when the queue drains.
+        req._callback = transport._on_written
+    else:
+        handle.write(data, transport._on_written)
+    transport._pending_writes += 1
+    transport._maybe_pause_protocol()
 
 
 def check_data(data: Any) -> None:

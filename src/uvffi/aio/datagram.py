@@ -14,21 +14,16 @@ from __future__ import annotations
 import asyncio
 import socket
 from asyncio import selector_events
-from asyncio.log import logger
 from typing import Any, Dict, Optional, Tuple, Union
 
 from ..errno import UV_ECANCELED
 from ..error import UVError
 from ..handles.udp import UDP
 from ._transport_base import (
-    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     FlowControl,
-    TransportBase,
+    SocketTransportBase,
     check_data,
     release_fd_watchers,
-    set_result_unless_cancelled,
-    socket_extra,
-    start_after_waiter,
     uv_error_exception,
     uv_exception,
 )
@@ -38,7 +33,7 @@ __all__ = ["UVDatagramTransport", "make_datagram_transport"]
 Address = Any  # (host, port), (host, port, flowinfo, scope_id), ...
 
 
-class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport):
+class UVDatagramTransport(SocketTransportBase, FlowControl, asyncio.DatagramTransport):
     """An asyncio datagram transport over a uvffi :class:`~uvffi.UDP` handle; ``address`` is the
     peer of a connected socket (``sendto`` then takes None or that address only)."""
 
@@ -47,26 +42,12 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
     def __init__(self, loop: Any, handle: UDP, sock: socket.socket, protocol: asyncio.DatagramProtocol,
                  address: Optional[Address] = None, waiter: Optional["asyncio.Future[Any]"] = None,
                  extra: Optional[Dict[str, Any]] = None) -> None:
-        TransportBase.__init__(self, loop, extra)
+        SocketTransportBase.__init__(self, loop, handle, sock, extra)
         self._init_flow_control()
-        socket_extra(sock, self._extra)
-        self._handle: Optional[UDP] = handle
-        self._sock: Optional[socket.socket] = sock
-        self._fd = sock.fileno()
         self._address = address
         self._connected = bool(address) or self._extra.get("peername") is not None
         self._protocol = protocol
-        self._closing = False
-        self._conn_lost = 0
-        self._pending_sends = 0   # datagrams in libuv's queue with our callback
-        self._receiving = False
-        transports = getattr(loop, "_transports", None)
-        if transports is not None:
-            transports[self._fd] = self
-        loop.call_soon(self._protocol.connection_made, self)
-        start_after_waiter(loop, self._start_receiving)  # after connection_made and the waiter, unless paused
-        if waiter is not None:
-            loop.call_soon(set_result_unless_cancelled, waiter, None)
+        self._connect(self._start_receiving, waiter)
 
     def __repr__(self) -> str:
         state = "closed" if self._handle is None else ("closing" if self._closing else "open")
@@ -85,14 +66,14 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
 
     def _start_receiving(self) -> None:
         handle = self._handle
-        if self._closing or handle is None or self._receiving:
+        if self._closing or handle is None or self._reading:
             return
         try:
             handle.start_recv(self._on_datagram)
         except UVError as exc:
             self._fatal_error(uv_error_exception(exc), "Fatal read error on datagram transport")
             return
-        self._receiving = True
+        self._reading = True
 
     def _on_datagram(self, handle: UDP, addr: Optional[Address], flags: int, data: Optional[bytes],
                      error: Optional[int]) -> None:
@@ -122,13 +103,11 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
                 raise ValueError(f"Invalid address: must be None or {self._address}")
             addr = self._address
         if self._conn_lost or self._handle is None:
-            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
+            self._drop_write("socket.send() raised exception.")
             return
         sock = self._sock
         assert sock is not None
-        if not self._pending_sends:
+        if not self._pending_writes:
             try:  # nothing queued: the socket itself, as asyncio (so its errors are asyncio's)
                 if self._connected:
                     sock.send(data)
@@ -153,72 +132,25 @@ class UVDatagramTransport(TransportBase, FlowControl, asyncio.DatagramTransport)
         except (TypeError, ValueError) as exc:  # an address libuv cannot take
             self._protocol.error_received(OSError(str(exc)))
             return
-        self._pending_sends += 1
+        self._pending_writes += 1
         self._maybe_pause_protocol()
 
     def _on_sent(self, handle: UDP, error: Optional[int]) -> None:
-        self._pending_sends -= 1
+        self._pending_writes -= 1
         if self._conn_lost:
             return
         if error is not None and error != UV_ECANCELED:
             self._protocol.error_received(uv_exception(error))
         self._maybe_resume_protocol()
-        if not self._pending_sends and self._closing:
-            self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
+        self._lost_when_written()
 
-    # -- closing -------------------------------------------------------------------
+    # -- closing (SocketTransportBase) --------------------------------------------
 
-    def close(self) -> None:
-        """Close once the queued datagrams are sent: ``connection_lost(None)`` then."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop_receiving()
-        if not self._pending_sends:
-            self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
-
-    def abort(self) -> None:
-        """Close at once, dropping queued datagrams."""
-        self._force_close(None)
-
-    def _stop_receiving(self) -> None:
+    def _stop_reading(self) -> None:
         handle = self._handle
-        if self._receiving and handle is not None and not handle.closed:
+        if self._reading and handle is not None and not handle.closed:
             handle.stop_recv()
-        self._receiving = False
-
-    def _force_close(self, exc: Optional[BaseException]) -> None:
-        if self._conn_lost:
-            return
-        self._closing = True
-        self._stop_receiving()
-        self._conn_lost += 1
-        self._close_handle()
-        self._loop.call_soon(self._call_connection_lost, exc)
-
-    def _close_handle(self) -> None:
-        handle, sock = self._handle, self._sock
-        self._handle = self._sock = None
-        self._receiving = False
-        if handle is None:
-            return
-        transports = getattr(self._loop, "_transports", None)
-        if transports is not None and transports.get(self._fd) is self:
-            del transports[self._fd]
-        if sock is not None:
-            sock.detach()  # the fd is libuv's
-        if not handle.closed:
-            handle.close()
-
-    def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
-        try:
-            self._protocol.connection_lost(exc)
-        finally:
-            self._close_handle()
-            self._protocol = None
-            self._loop = None
+        self._reading = False
 
 
 def make_datagram_transport(loop: Any, sock: socket.socket, protocol: asyncio.DatagramProtocol,

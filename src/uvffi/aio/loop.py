@@ -9,9 +9,13 @@ exception handler, debug mode, executor and the high-level networking methods. I
 timer's delay, or None), then calls ``self._selector.select(timeout)``: here that is
 :class:`_UVSelector`, which runs the libuv loop once instead of calling a selector:
 
-- ``timeout == 0``: ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting;
+- ``timeout == 0``: ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting; skipped
+  when no referenced libuv handle or request but the loop's own wakeup is active (so an
+  *unreferenced* raw uvffi handle on ``uv_loop`` runs only in iterations that poll);
 - a positive timeout: a libuv timer armed for it, rounded *up* to libuv's 1 ms, then
-  ``uv_run(UV_RUN_ONCE)``; asyncio itself then decides which of its timers are due
+  ``uv_run(UV_RUN_ONCE)``; the timer stays armed after the iteration, and is re-armed
+  only when asyncio's first timer (the deadline the timeout came from) is another one;
+  asyncio itself then decides which of its timers are due
   (``TimerHandle.when() < loop.time() + clock resolution``), so a libuv wakeup that
   comes a little early only costs one more iteration and no callback runs early;
 - ``None``: ``uv_run(UV_RUN_ONCE)`` with no timer: libuv waits until an event comes.
@@ -55,6 +59,7 @@ from asyncio import base_events, events
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tuple, Type, Union
 
+from .._core import lib
 from ..error import HandleClosedError, UVError
 from ..handles.async_ import Async
 from ..handles.timer import Timer
@@ -65,16 +70,13 @@ from .sock import _SockMethods
 
 __all__ = ["Loop"]
 
+_loop_active: Callable[[Any], int] = lib.uvffi_loop_active  # ref'd active handles + requests (+1 if closing)
 _MAX_TIMER_MS = 24 * 3600 * 1000  # asyncio caps a wait at 24 h (MAXIMUM_SELECT_TIMEOUT) too
-
-
-def _noop(*args: Any) -> None:
-    """The timeout timer's callback: its only job is to end the poll."""
+_EXPIRED = float("-inf")  # _UVSelector._armed once its timer fired: no asyncio deadline equals it
 
 
 def _impl(name: str) -> Any:
-    """A transport module of this package (written on the aio-transports branch),
-    imported at first use."""
+    """A transport module of this package, imported at first use."""
     return importlib.import_module(f"{__package__}.{name}")
 
 
@@ -91,6 +93,16 @@ class _UVSelector:
         self._timer = Timer(loop.uv_loop)
         self._timer._uvffi_internal = True  # type: ignore[attr-defined]  # not listed in uv_loop.handles
         self._timer.ref = False  # the wait it bounds is the waker's; alone, it keeps nothing alive
+        # The asyncio deadline (``TimerHandle.when()``) the libuv timer is armed for, None
+        # when it is stopped, _EXPIRED once it fired (it repeats until re-armed or stopped):
+        # an iteration waiting for the same first timer as the one before leaves the timer
+        # as it is (no stop, no start).
+        self._armed: Optional[float] = None
+
+    def _on_timer(self, timer: Timer) -> None:
+        """The timeout timer's callback: it ended the wait. It repeats until the next
+        ``select`` re-arms or stops it (``_EXPIRED`` matches no deadline)."""
+        self._armed = _EXPIRED
 
     def select(self, timeout: Optional[float]) -> Tuple[()]:
         """Run one libuv iteration, waiting at most ``timeout`` seconds (None: until
@@ -102,25 +114,39 @@ class _UVSelector:
         if aio._waker_unref:
             aio._waker.ref = True
         try:
-            if timeout is not None and timeout <= 0:
-                self._run(RUN_NOWAIT)
-            elif timeout is None:
+            if timeout is None:
+                if self._armed is not None:
+                    self._armed = None
+                    if not self._timer.closed:
+                        self._timer.stop()
                 self._run(RUN_ONCE)
+            elif timeout <= 0:
+                # Callbacks are ready: libuv is polled without waiting, unless nothing of
+                # libuv's but our wakeup is active (no referenced handle, no request, nothing
+                # closing): then the run could only find the wakeup, whose callbacks are in
+                # the ready queue already. (A run costs ~10 µs on PyPy: a call_soon chain
+                # would pay it per callback.) The timer may stay armed: unreferenced, it
+                # costs nothing here.
+                uv = self._uv
+                if uv._scheduler is None and uv._threadsafe is None and _loop_active(uv._lp) <= 1:
+                    return ()
+                self._run(RUN_NOWAIT)
             else:
-                # Rounded up: libuv's timers count whole milliseconds and must not end
-                # the wait before asyncio's timer is due. Repeating: libuv before 1.45
-                # runs due timers before the poll too, and a one-shot timer that came
-                # due there (the clock ticked a millisecond) would leave the poll with
-                # no timeout at all; a repeating one bounds it by another ``ms``.
-                ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
-                timer = self._timer
-                self._uv.update_time()  # the timer counts from now, not from the iteration's start
-                timer._start_ms(_noop, ms, ms)
-                try:
-                    self._run(RUN_ONCE)
-                finally:
-                    if not timer.closed:
-                        timer.stop()
+                # asyncio computed ``timeout`` from its first timer: while that stays the
+                # first, the libuv timer armed for it is still right.
+                scheduled = aio._scheduled
+                when = scheduled[0].when() if scheduled else None
+                if when is None or when != self._armed:
+                    # Rounded up: libuv's timers count whole milliseconds and must not end
+                    # the wait before asyncio's timer is due. Repeating: libuv before 1.45
+                    # runs due timers before the poll too, and a one-shot timer that came
+                    # due there (the clock ticked a millisecond) would leave the poll with
+                    # no timeout at all; a repeating one bounds it by another ``ms``.
+                    ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
+                    self._uv.update_time()  # the timer counts from now, not from the iteration's start
+                    self._timer._start_ms(self._on_timer, ms, ms)
+                    self._armed = when
+                self._run(RUN_ONCE)
         finally:
             if aio._waker_unref and not aio._waker.closed:
                 aio._waker.ref = False
@@ -159,6 +185,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     if TYPE_CHECKING:  # asyncio.BaseEventLoop's internals used here (typeshed leaves them out)
         _ready: Deque[events.Handle]
+        _scheduled: List[events.TimerHandle]
         _closed: bool
         _debug: bool
 
@@ -191,6 +218,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if not owned:
                 self._waker.ref = False
             self._selector = _UVSelector(self)
+            # The signal wakeup's socket pair (run_forever watches it), made now: made at the
+            # first run, it could take the number of an fd closed behind add_reader's back,
+            # whose Poll the next sync() would then start on our socket (UV_EEXIST).
+            uv._wakeup_pair()
         except BaseException:
             # A handle could not be made: close what was, and say closed (no unclosed-loop warning)
             self._closed = True
@@ -220,6 +251,18 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     def _process_events(self, event_list: Any) -> None:
         """Nothing to do: libuv's callbacks have queued their Handles already."""
+
+    def run_forever(self) -> None:
+        """Run until :meth:`stop` (asyncio's ``run_forever``). Python's signal wakeup
+        fd is set to the uvffi loop's wakeup socket once for the whole run (on the
+        main thread), not around each libuv run of each iteration; the one it
+        replaced is set back when the run ends."""
+        held = self.uv_loop._hold_wakeup() if not self._closed and not self.is_running() else False
+        try:
+            super().run_forever()
+        finally:
+            if held:
+                self.uv_loop._release_wakeup()
 
     # -- closing ------------------------------------------------------------
 

@@ -27,14 +27,16 @@ from ..error import UVError
 from ..handles.pipe import Pipe
 from ..handles.poll import UV_DISCONNECT, UV_READABLE, Poll
 from ._transport_base import (
-    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     FlowControl,
     TransportBase,
     check_data,
+    register_transport,
     set_result_unless_cancelled,
     start_after_waiter,
+    unregister_transport,
     uv_error_exception,
     uv_exception,
+    write_to_handle,
 )
 
 __all__ = ["UVReadPipeTransport", "UVWritePipeTransport", "make_read_pipe_transport", "make_write_pipe_transport"]
@@ -87,9 +89,7 @@ class _PipeTransport(TransportBase):
             self._handle = None
             raise uv_error_exception(exc) from None
         self._closing = False
-        transports = getattr(loop, "_transports", None)
-        if transports is not None:
-            transports[self._fileno] = self
+        register_transport(loop, self._fileno, self)
 
     def __repr__(self) -> str:
         state = "closed" if self._pipe is None else ("closing" if self._closing else "open")
@@ -114,14 +114,28 @@ class _PipeTransport(TransportBase):
         finally:
             pipe.close()
 
+    @staticmethod
+    def _is_routine(exc: BaseException) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on pipe transport") -> None:
+        """Report ``exc`` (a routine error of the direction only in debug mode, as asyncio's
+        pipes) and close the transport at once."""
+        if self._is_routine(exc):
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler({
+                "message": message, "exception": exc, "transport": self, "protocol": self._protocol,
+            })
+        self._force_close(exc)
+
     def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
         try:
             self._protocol.connection_lost(exc)
         finally:
             self._close_handle()
-            transports = getattr(self._loop, "_transports", None)
-            if transports is not None and transports.get(self._fileno) is self:
-                del transports[self._fileno]
+            unregister_transport(self._loop, self._fileno, self)
             pipe, self._pipe = self._pipe, None
             if pipe is not None:
                 pipe.close()
@@ -204,16 +218,10 @@ class UVReadPipeTransport(_PipeTransport, asyncio.ReadTransport):
         if not self._closing:
             self._force_close(None)
 
-    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on pipe transport") -> None:
+    @staticmethod
+    def _is_routine(exc: BaseException) -> bool:
         # asyncio's read pipe: EIO (a pty whose other side closed) is routine, the rest is reported.
-        if isinstance(exc, OSError) and exc.errno == errno.EIO:
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                "message": message, "exception": exc, "transport": self, "protocol": self._protocol,
-            })
-        self._force_close(exc)
+        return isinstance(exc, OSError) and exc.errno == errno.EIO
 
     def _force_close(self, exc: Optional[BaseException]) -> None:
         if self._lost_scheduled:
@@ -293,28 +301,17 @@ class UVWritePipeTransport(_PipeTransport, FlowControl, asyncio.WriteTransport):
         if not data:
             return
         if self._conn_lost or self._closing:
-            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("pipe closed by peer or os.write(pipe, data) raised exception.")
-            self._conn_lost += 1
+            self._drop_write("pipe closed by peer or os.write(pipe, data) raised exception.")
             return
         if type(data) is not bytes:
             data = bytes(data)
         handle = self._handle
         assert handle is not None
         try:
-            if not self._pending_writes:
-                req = handle.write(data)  # the kernel takes what it can now (uv_try_write)
-                if not req.pending:
-                    return
-                req._callback = self._on_written  # the rest is queued: hear when it is written
-            else:
-                handle.write(data, self._on_written)
+            write_to_handle(self, handle, data)
         except UVError as exc:
             self._conn_lost += 1
             self._fatal_error(uv_error_exception(exc), "Fatal write error on pipe transport")
-            return
-        self._pending_writes += 1
-        self._maybe_pause_protocol()
 
     def _on_written(self, handle: Pipe, error: Optional[int]) -> None:
         self._pending_writes -= 1
@@ -352,16 +349,10 @@ class UVWritePipeTransport(_PipeTransport, FlowControl, asyncio.WriteTransport):
         """Close at once, dropping queued data."""
         self._force_close(None)
 
-    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on pipe transport") -> None:
+    @staticmethod
+    def _is_routine(exc: BaseException) -> bool:
         # asyncio's write pipe: any OSError (EPIPE, ...) is routine, the rest is reported.
-        if isinstance(exc, OSError):
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                "message": message, "exception": exc, "transport": self, "protocol": self._protocol,
-            })
-        self._force_close(exc)
+        return isinstance(exc, OSError)
 
     def _force_close(self, exc: Optional[BaseException]) -> None:
         if self._handle is None or self._loop is None:

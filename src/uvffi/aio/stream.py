@@ -26,18 +26,15 @@ from ..handles.poll import UV_WRITABLE, Poll
 from ..handles.stream import Stream
 from ..handles.tcp import TCP
 from ._transport_base import (
-    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     FlowControl,
-    TransportBase,
+    SocketTransportBase,
     check_data,
     release_fd_watchers,
     server_attach,
     server_detach,
-    set_result_unless_cancelled,
-    socket_extra,
-    start_after_waiter,
     uv_error_exception,
     uv_exception,
+    write_to_handle,
 )
 
 __all__ = ["UVStreamTransport", "make_socket_transport", "make_ssl_transport", "open_stream_handle", "ssl_transport",
@@ -63,7 +60,7 @@ def open_stream_handle(loop: Any, sock: socket.socket) -> Stream:
     return handle
 
 
-class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
+class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
     """An asyncio stream transport over a uvffi stream handle and the socket whose fd it owns.
 
     Reading: libuv reads into its loop buffer and the protocol gets each chunk from the
@@ -82,20 +79,12 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
     def __init__(self, loop: Any, handle: Stream, sock: socket.socket, protocol: asyncio.BaseProtocol,
                  waiter: Optional["asyncio.Future[Any]"] = None, extra: Optional[Dict[str, Any]] = None,
                  server: Any = None) -> None:
-        TransportBase.__init__(self, loop, extra)
+        SocketTransportBase.__init__(self, loop, handle, sock, extra)
         self._init_flow_control()
-        socket_extra(sock, self._extra)
-        self._handle: Optional[Stream] = handle
-        self._sock: Optional[socket.socket] = sock
-        self._fd = handle.fileno()
         self._server = server
-        self._closing = False
-        self._conn_lost = 0        # >0 once connection_lost is on its way; counts writes after it
         self._eof = False          # write_eof() was called
         self._read_eof = False     # the peer's EOF arrived: reading is over
         self._paused = False       # pause_reading()
-        self._reading = False      # the handle reads now
-        self._pending_writes = 0   # writes in libuv's queue with our callback
         self._drain_waiters: List["asyncio.Future[None]"] = []  # sendfile_native waits for the queue
         self._sendfile_active = False  # write() refuses meanwhile, as asyncio's transports
         self._protocol_connected = False
@@ -106,15 +95,9 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        transports = getattr(loop, "_transports", None)
-        if transports is not None:  # the loop's "fd is used by a transport" check
-            transports[self._fd] = self
         if server is not None:
             server_attach(server, self)
-        loop.call_soon(self._protocol.connection_made, self)
-        start_after_waiter(loop, self._start_reading)  # after connection_made and the waiter, unless paused
-        if waiter is not None:
-            loop.call_soon(set_result_unless_cancelled, waiter, None)
+        self._connect(self._start_reading, waiter)
 
     def __repr__(self) -> str:
         state = "closed" if self._handle is None else ("closing" if self._closing else "open")
@@ -253,30 +236,16 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         if not data:
             return
         if self._conn_lost:
-            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
+            self._drop_write("socket.send() raised exception.")
             return
         if type(data) is not bytes:
             data = bytes(data)
         handle = self._handle
         assert handle is not None
         try:
-            if not self._pending_writes:
-                # Nothing of ours queued: uvffi's fast path hands the kernel what it takes now.
-                req = handle.write(data)
-                if not req.pending:
-                    return
-                # The rest was queued without a callback; a WriteRequest reads its callback
-                # when it completes, so give it ours to hear when the queue drains.
-                req._callback = self._on_written
-            else:
-                handle.write(data, self._on_written)
+            write_to_handle(self, handle, data)
         except UVError as exc:
             self._fatal_error(uv_error_exception(exc), f"Fatal write error on {self._what}")
-            return
-        self._pending_writes += 1
-        self._maybe_pause_protocol()
 
     def writelines(self, list_of_data: Any) -> None:
         """Write each bytes-like object of ``list_of_data``, in order, as one write."""
@@ -294,9 +263,7 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
                 self._fatal_error(uv_exception(error), f"Fatal write error on {self._what}")
             return
         self._maybe_resume_protocol()
-        if not self._pending_writes and self._closing:
-            self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
+        self._lost_when_written()
 
     def _wake_drain_waiters(self) -> None:
         waiters, self._drain_waiters = self._drain_waiters, []
@@ -331,56 +298,22 @@ class UVStreamTransport(TransportBase, FlowControl, asyncio.Transport):
         if error is not None and error != UV_ECANCELED and self._loop is not None and self._loop.get_debug():
             logger.debug("%r: shutdown failed: %s", self, uv_exception(error))
 
-    # -- closing -----------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close once the queued writes are written: ``connection_lost(None)`` then."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop_reading()
-        if not self._pending_writes:
-            self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
-
-    def abort(self) -> None:
-        """Close at once, dropping what is queued: ``connection_lost(None)`` soon."""
-        self._force_close(None)
-
-    def _force_close(self, exc: Optional[BaseException]) -> None:
-        if self._conn_lost:
-            return
-        self._closing = True
-        self._stop_reading()
-        self._conn_lost += 1
-        self._close_handle()  # queued writes are cancelled (their callbacks see _conn_lost)
-        self._loop.call_soon(self._call_connection_lost, exc)
+    # -- closing (close, abort: SocketTransportBase) ------------------------------------
 
     def _close_handle(self) -> None:
         self._wake_drain_waiters()
-        handle, sock = self._handle, self._sock
-        self._handle = None
-        self._sock = None
-        self._reading = False
-        if handle is None:
-            return
-        transports = getattr(self._loop, "_transports", None)
-        if transports is not None and transports.get(self._fd) is self:
-            del transports[self._fd]
-        if sock is not None:
-            sock.detach()  # the fd is libuv's: the socket object must not close it too
-        if not handle.closed:
-            handle.close()
+        super()._close_handle()
 
     def _call_connection_lost(self, exc: Optional[BaseException]) -> None:
+        server, self._server = self._server, None
         try:
             if self._protocol_connected:
-                self._protocol.connection_lost(exc)
+                super()._call_connection_lost(exc)
+            else:
+                self._close_handle()
+                self._protocol = None
+                self._loop = None
         finally:
-            self._close_handle()
-            self._protocol = None
-            self._loop = None
-            server, self._server = self._server, None
             if server is not None:
                 server_detach(server, self)
 
