@@ -25,6 +25,7 @@ import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from ._core import PYPY, ffi, lib
+from ._core.native import C as _C
 from .errno import UV_EBUSY as _UV_EBUSY
 from .errno import strerror
 from .error import FSError
@@ -230,6 +231,19 @@ def _stat_of(s: Any) -> StatResult:
                                    u[11], bt))  # the NamedTuple's __new__ without its Python frame
 
 
+# CPython: the synchronous stat, lstat and fstat in one C call (_c/fs_ops.c), for an open
+# loop and an exact str/bytes path or int fd; anything else (NotImplemented) takes the path
+# above, which raises the right errors. None on PyPy and with UVFFI_NO_CBASE=1.
+_c_stat: Optional[Callable[..., Any]] = _C.get("fs_stat")
+
+
+def _c_stat_result(r: Any) -> StatResult:
+    """The C call's answer: a :class:`StatResult`, or libuv's negative error code."""
+    if r.__class__ is int:
+        raise FSError(r, strerror(r))
+    return r
+
+
 def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:
     def finish(req: Any) -> Union[str, bytes]:
         return _out(ffi.string(ffi.cast("char *", req.ptr)), as_bytes)
@@ -240,18 +254,30 @@ def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:
 
 def stat(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """stat(2): a :class:`StatResult`."""
+    if callback is None and _c_stat is not None:
+        r = _c_stat(loop, path, 0, _float_times, StatResult)
+        if r is not NotImplemented:
+            return _c_stat_result(r)
     p, _ = _path(path)
     return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_stat(lp, req, p, cb), _stat_result)
 
 
 def lstat(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """lstat(2): like :func:`stat`, but a symlink is described itself, not followed."""
+    if callback is None and _c_stat is not None:
+        r = _c_stat(loop, path, 1, _float_times, StatResult)
+        if r is not NotImplemented:
+            return _c_stat_result(r)
     p, _ = _path(path)
     return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_lstat(lp, req, p, cb), _stat_result)
 
 
 def fstat(loop: Any, fd: int, callback: Callback = None) -> Any:
     """fstat(2) of an open file descriptor."""
+    if callback is None and _c_stat is not None:
+        r = _c_stat(loop, fd, 2, _float_times, StatResult)
+        if r is not NotImplemented:
+            return _c_stat_result(r)
     fd = _int(fd, "fd")
     return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_fstat(lp, req, fd, cb), _stat_result)
 
