@@ -100,3 +100,25 @@ def test_c_path_encodes_surrogate_escapes_as_os_does(loop: Any, tmp_path: Path) 
         fh.write(b"abc")
     st = fs.stat(loop, os.fsdecode(raw))
     assert st.st_size == 3 and st.st_ino == os.stat(raw).st_ino
+
+
+@needs_c
+@pytest.mark.parametrize("float_times", [True, False])
+def test_async_stat_result_built_in_c_agrees(loop: Any, tree: Path, monkeypatch: pytest.MonkeyPatch,
+                                            float_times: bool) -> None:
+    old = fs.stat_float_times()
+    fs.stat_float_times(float_times)
+    results: List[Any] = []
+    try:
+        for c_stat_of in (fs._c_stat_of, None):
+            monkeypatch.setattr(fs, "_c_stat_of", c_stat_of)
+            got: dict = {}
+            fs.stat(loop, str(tree / "link"), lambda req, got=got: got.__setitem__("stat", req.result))
+            fs.lstat(loop, str(tree / "link"), lambda req, got=got: got.__setitem__("lstat", req.result))
+            loop.run()  # the pool may complete them in either order
+            results += [got["stat"], got["lstat"]]
+    finally:
+        fs.stat_float_times(old)
+    assert len(results) == 4 and all(type(r) is fs.StatResult for r in results)
+    assert results[:2] == results[2:] and results[0] != results[1]
+    assert all(type(a) is type(b) for a, b in zip(results[0], results[2]))

@@ -208,6 +208,8 @@ def stat_float_times(newval: int = -1) -> Optional[bool]:
 
 
 def _stat_result(req: Any) -> StatResult:
+    if _c_stat_of is not None:
+        return _c_stat_of(int(ffi.cast("uintptr_t", req)), _float_times, StatResult)
     return _stat_of(ffi.addressof(req, "statbuf"))
 
 
@@ -235,6 +237,7 @@ def _stat_of(s: Any) -> StatResult:
 # loop and an exact str/bytes path or int fd; anything else (NotImplemented) takes the path
 # above, which raises the right errors. None on PyPy and with UVFFI_NO_CBASE=1.
 _c_stat: Optional[Callable[..., Any]] = _C.get("fs_stat")
+_c_stat_of: Optional[Callable[..., Any]] = _C.get("fs_stat_result")  # an async stat's result
 
 
 def _c_stat_result(r: Any) -> StatResult:
