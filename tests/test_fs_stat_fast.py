@@ -50,7 +50,8 @@ def test_c_path_agrees_with_the_generic_path(loop: Any, tree: Path, monkeypatch:
                      lambda: fs.stat(loop, tree / "file")]  # a PathLike: the generic path both times
             for call in calls:
                 c, generic = _both(monkeypatch, call)
-                assert type(c) is fs.StatResult and c == generic
+                # a followed link's own atime may move between the two calls (the kernel decides)
+                assert type(c) is fs.StatResult and c._replace(st_atime=0) == generic._replace(st_atime=0)
                 assert all(type(a) is type(b) for a, b in zip(c, generic))
         finally:
             os.close(fd)
@@ -120,5 +121,7 @@ def test_async_stat_result_built_in_c_agrees(loop: Any, tree: Path, monkeypatch:
     finally:
         fs.stat_float_times(old)
     assert len(results) == 4 and all(type(r) is fs.StatResult for r in results)
-    assert results[:2] == results[2:] and results[0] != results[1]
+    # following the link may set its own atime (the kernel decides when): lstat's atime can move
+    same = [r._replace(st_atime=0.0) for r in results]
+    assert same[:2] == same[2:] and same[0] != same[1] and results[0] == results[2]
     assert all(type(a) is type(b) for a, b in zip(results[0], results[2]))

@@ -141,7 +141,7 @@ def _run(loop: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
         if not callable(callback):
             raise TypeError("callback must be a callable or None")
         return FSRequest(loop, callback, start, finish, keep, path)
-    req = ffi.new("uv_fs_t *")
+    req = _spare_reqs.pop() if _spare_reqs else _new_fs_req()
     try:
         err = start(raw, req, ffi.NULL)
         if err < 0:
@@ -149,6 +149,21 @@ def _run(loop: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
         return finish(req)
     finally:
         lib.uv_fs_req_cleanup(req)
+        if len(_spare_reqs) < _SPARE_REQS:
+            _spare_reqs.append(req)
+
+
+# The synchronous path's uv_fs_t structs are reused (libuv initialises every field a call
+# reads, and uv_fs_req_cleanup leaves the struct reusable): a fresh one per call was an
+# allocation and a 440-byte clear, and on PyPy memory its GC must track. Each call pops its own
+# from the list (atomic under the GIL; calls from several threads each get one), and gives it
+# back after the cleanup; finish() copies its result out before that.
+_SPARE_REQS = 8
+_spare_reqs: List[Any] = []
+
+
+def _new_fs_req() -> Any:
+    return ffi.new("uv_fs_t *")
 
 
 def _run_path(loop: Any, path: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
