@@ -9,7 +9,12 @@ The module must import with the current PYTHONPATH (for uvffi: PYTHONPATH=src). 
 check (per callback, 100 Check handles), idle (per loop iteration), timer (one-shot timer
 create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
 round trip of the benchmark's Async and call_soon_threadsafe ping-pong between two threads; for
-pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too).
+pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too),
+stat (a synchronous ``fs.stat``), os_stat (``os.stat``, whatever the module: the reference),
+stat_async (``fs.stat`` with a callback, one after the other: the thread pool's hop included),
+spawn (the benchmark's process_spawn: the parent's instructions only, callgrind does not follow
+the child, and the kernel's fork and exec are not instructions it counts) and read (one 1 MiB
+asynchronous ``fs.read`` of the benchmark's fs_read, buffers reused).
 The aio rows of the benchmark (``aio_call_soon_chain``, ``aio_tcp_echo_1k``, ...: any name in
 ``uvffi.bench.aio_rows.WORKLOADS``) run on the event loop of ``--module``'s ``new_event_loop``:
 ``--module uvffi.aio``, ``asyncio`` or ``uvloop`` (PYTHONPATH=src: uvffi.bench must import).
@@ -35,7 +40,8 @@ PYPY = sys.implementation.name == "pypy"
 WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000,
              "aio_call_soon_chain": 20_000, "aio_call_later": 5_000, "aio_sock_echo": 1_000,
              "aio_tcp_echo_1k": 2_000, "aio_tcp_echo_64k": 500, "aio_unix_echo_1k": 2_000,
-             "aio_udp_pingpong": 2_000, "aio_stream_echo_1k": 1_000, "aio_stream_echo_64k": 300}
+             "aio_udp_pingpong": 2_000, "aio_stream_echo_1k": 1_000, "aio_stream_echo_64k": 300,
+             "stat": 5_000, "os_stat": 5_000, "stat_async": 2_000, "spawn": 100, "read": 32}
 
 CHILD = r'''
 import gc, importlib, sys
@@ -101,8 +107,28 @@ def aio_row(n):  # a benchmark aio row on the event loop of the module's new_eve
     aio_rows.WORKLOADS[w].aio(uv.new_event_loop, n)
 
 
-run = aio_row if w.startswith("aio_") else {"timer": timer, "check": check, "idle": idle, "nowait": nowait,
-                                            "async": pingpong, "threadsafe": pingpong}[w]
+def stat(n):
+    loop = uv.Loop()
+    st = uv.fs.stat
+    for _ in range(n):
+        st(loop, sys.executable)
+
+
+def os_stat(n):
+    import os
+    st, p = os.stat, sys.executable
+    for _ in range(n):
+        st(p)
+
+
+def bench_io(n):  # one of the benchmark's I/O rows (its n operations)
+    from uvffi.bench import io
+    {"stat_async": io.uv_fs_stat_async, "spawn": io.uv_process_spawn, "read": io.uv_fs_read}[w](uv, n)
+
+
+run = aio_row if w.startswith("aio_") else {
+    "timer": timer, "stat": stat, "os_stat": os_stat, "stat_async": bench_io, "spawn": bench_io, "read": bench_io,
+    "check": check, "idle": idle, "nowait": nowait, "async": pingpong, "threadsafe": pingpong}[w]
 if warm:
     run(warm)  # PyPy: the JIT compiles the workload's code here, not in the measured part
 gc.collect()
@@ -110,7 +136,7 @@ if hasattr(gc, "freeze"):
     # What the imports allocated goes to the permanent generation: the cyclic GC's share of an
     # operation then depends on the operation, not on how many modules the package imports.
     gc.freeze()
-if w in ("async", "threadsafe") or w.startswith("aio_"):
+if w in ("async", "threadsafe", "stat_async", "spawn", "read") or w.startswith("aio_"):
     gc.disable()
 run(n)
 '''

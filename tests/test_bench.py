@@ -209,3 +209,41 @@ def test_plot_without_matplotlib_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "--plot needs matplotlib" in proc.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_progress_line_when_stderr_is_a_terminal() -> None:
+    pty = pytest.importorskip("pty")
+    try:
+        master, slave = pty.openpty()
+    except OSError:
+        pytest.skip("no pseudo-terminal here")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "uvffi.bench", "--quick", "--only", "check_dispatch",
+                                 "--impls", "uvffi"], stdout=subprocess.PIPE, stderr=slave, env=_env())
+        os.close(slave)
+        out, _ = proc.communicate(timeout=120)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"\r[1/1] repeat 1/1 check_dispatch" in err  # the progress line, rewritten in place
+    assert b"done: 1 measurements" in err
+    assert b"check_dispatch" in out and b"\r" not in out  # the table on stdout carries no progress
+
+
+def test_plot_option_writes_the_image(tmp_path: Path) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("matplotlib is an optional extra")
+    out = tmp_path / "bench.png"
+    proc = _run_quick("--only", "check_dispatch", "--impls", "uvffi,asyncio", "--plot", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "check_dispatch" in proc.stdout  # the table is still printed
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -25,6 +25,7 @@ import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from ._core import PYPY, ffi, lib
+from ._core.native import C as _C
 from .errno import UV_EBUSY as _UV_EBUSY
 from .errno import strerror
 from .error import FSError
@@ -140,7 +141,7 @@ def _run(loop: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
         if not callable(callback):
             raise TypeError("callback must be a callable or None")
         return FSRequest(loop, callback, start, finish, keep, path)
-    req = ffi.new("uv_fs_t *")
+    req = _spare_reqs.pop() if _spare_reqs else _new_fs_req()
     try:
         err = start(raw, req, ffi.NULL)
         if err < 0:
@@ -148,6 +149,21 @@ def _run(loop: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
         return finish(req)
     finally:
         lib.uv_fs_req_cleanup(req)
+        if len(_spare_reqs) < _SPARE_REQS:
+            _spare_reqs.append(req)
+
+
+# The synchronous path's uv_fs_t structs are reused (libuv initialises every field a call
+# reads, and uv_fs_req_cleanup leaves the struct reusable): a fresh one per call was an
+# allocation and a 440-byte clear, and on PyPy memory its GC must track. Each call pops its own
+# from the list (atomic under the GIL; calls from several threads each get one), and gives it
+# back after the cleanup; finish() copies its result out before that.
+_SPARE_REQS = 8
+_spare_reqs: List[Any] = []
+
+
+def _new_fs_req() -> Any:
+    return ffi.new("uv_fs_t *")
 
 
 def _run_path(loop: Any, path: Any, callback: Callback, start: Callable[[Any, Any, Any], int],
@@ -207,6 +223,8 @@ def stat_float_times(newval: int = -1) -> Optional[bool]:
 
 
 def _stat_result(req: Any) -> StatResult:
+    if _c_stat_of is not None:
+        return _c_stat_of(int(ffi.cast("uintptr_t", req)), _float_times, StatResult)
     return _stat_of(ffi.addressof(req, "statbuf"))
 
 
@@ -230,6 +248,20 @@ def _stat_of(s: Any) -> StatResult:
                                    u[11], bt))  # the NamedTuple's __new__ without its Python frame
 
 
+# CPython: the synchronous stat, lstat and fstat in one C call (_c/fs_ops.c), for an open
+# loop and an exact str/bytes path or int fd; anything else (NotImplemented) takes the path
+# above, which raises the right errors. None on PyPy and with UVFFI_NO_CBASE=1.
+_c_stat: Optional[Callable[..., Any]] = _C.get("fs_stat")
+_c_stat_of: Optional[Callable[..., Any]] = _C.get("fs_stat_result")  # an async stat's result
+
+
+def _c_stat_result(r: Any) -> StatResult:
+    """The C call's answer: a :class:`StatResult`, or libuv's negative error code."""
+    if r.__class__ is int:
+        raise FSError(r, strerror(r))
+    return r
+
+
 def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:
     def finish(req: Any) -> Union[str, bytes]:
         return _out(ffi.string(ffi.cast("char *", req.ptr)), as_bytes)
@@ -240,18 +272,30 @@ def _string_result(as_bytes: bool) -> Callable[[Any], Union[str, bytes]]:
 
 def stat(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """stat(2): a :class:`StatResult`."""
+    if callback is None and _c_stat is not None:
+        r = _c_stat(loop, path, 0, _float_times, StatResult)
+        if r is not NotImplemented:
+            return _c_stat_result(r)
     p, _ = _path(path)
     return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_stat(lp, req, p, cb), _stat_result)
 
 
 def lstat(loop: Any, path: PathType, callback: Callback = None) -> Any:
     """lstat(2): like :func:`stat`, but a symlink is described itself, not followed."""
+    if callback is None and _c_stat is not None:
+        r = _c_stat(loop, path, 1, _float_times, StatResult)
+        if r is not NotImplemented:
+            return _c_stat_result(r)
     p, _ = _path(path)
     return _run_path(loop, path, callback, lambda lp, req, cb: lib.uv_fs_lstat(lp, req, p, cb), _stat_result)
 
 
 def fstat(loop: Any, fd: int, callback: Callback = None) -> Any:
     """fstat(2) of an open file descriptor."""
+    if callback is None and _c_stat is not None:
+        r = _c_stat(loop, fd, 2, _float_times, StatResult)
+        if r is not NotImplemented:
+            return _c_stat_result(r)
     fd = _int(fd, "fd")
     return _run(loop, callback, lambda lp, req, cb: lib.uv_fs_fstat(lp, req, fd, cb), _stat_result)
 

@@ -44,6 +44,9 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
 #include "tcp.c"
 #include "pipe.c"
 #include "tty.c"
+#if !UVFFI_PYPY
+#include "fs_ops.c"
+#endif
 
 /* The handle kinds. Index 0 is no kind (the abstract Handle). */
 static const uvffi_kind_t *const uvffi__kinds[] = {
@@ -148,7 +151,7 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
         if (uvffi__bases_install(d, main_ident) < 0 || uvffi__publish(d, &uvffi__TsafeQueue) < 0)
             ok = 0;
         else if (with_ops)
-            ok = uvffi__publish_ops(d) == 0;
+            ok = uvffi__publish_ops(d) == 0 && uvffi__fs_ops_install(d) == 0;
         if (!ok) {
             if (getenv("UVFFI_DEBUG_CBASE"))
                 PyErr_Print();
