@@ -7,7 +7,8 @@ Runs each workload with N and 2N operations under ``valgrind --tool=callgrind`` 
 ``(Ir(2N) - Ir(N)) / N``: the instructions of one operation, without interpreter start-up.
 The module must import with the current PYTHONPATH (for uvffi: PYTHONPATH=src). Workloads:
 check (per callback, 100 Check handles), idle (per loop iteration), timer (one-shot timer
-create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
+create+start+fire+close), work (``queue_work(int, done_cb)``: submit, run in the
+pool, done callback), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
 round trip of the benchmark's Async and call_soon_threadsafe ping-pong between two threads; for
 pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too).
 The objects the imports made are frozen (gc.freeze) before the workload, so that a package that
@@ -29,7 +30,8 @@ import tempfile
 
 PYPY = sys.implementation.name == "pypy"
 
-WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000}
+WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "work": 2_000, "nowait": 5_000, "async": 1_000,
+             "threadsafe": 1_000}
 
 CHILD = r'''
 import gc, importlib, sys
@@ -42,6 +44,14 @@ def timer(n):
     def cb(t): t.close()
     for _ in range(n):
         uv.Timer(loop).start(cb, 0, 0)
+    loop.run()
+
+
+def work(n):
+    loop = uv.Loop()
+    def done(err): pass
+    for _ in range(n):
+        loop.queue_work(int, done)
     loop.run()
 
 
@@ -90,7 +100,7 @@ def pingpong(n):  # both threads' instructions (callgrind runs one at a time)
     (callbacks.uv_async_pingpong if w == "async" else callbacks.uv_threadsafe_pingpong)(uv, n)
 
 
-run = {"timer": timer, "check": check, "idle": idle, "nowait": nowait, "async": pingpong,
+run = {"timer": timer, "work": work, "check": check, "idle": idle, "nowait": nowait, "async": pingpong,
        "threadsafe": pingpong}[w]
 if warm:
     run(warm)  # PyPy: the JIT compiles the workload's code here, not in the measured part
