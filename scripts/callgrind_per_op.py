@@ -7,8 +7,10 @@ Runs each workload with N and 2N operations under ``valgrind --tool=callgrind`` 
 ``(Ir(2N) - Ir(N)) / N``: the instructions of one operation, without interpreter start-up.
 The module must import with the current PYTHONPATH (for uvffi: PYTHONPATH=src). Workloads:
 check (per callback, 100 Check handles), idle (per loop iteration), timer (one-shot timer
-create+start+fire+close), work (``queue_work(int, done_cb)``: submit, run in the
-pool, done callback), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
+create+start+fire+close), work (``queue_work(int, done_cb)`` submitted and cancelled while a
+one-thread pool is busy: submission, keep-alive and the done callback on the loop thread; work
+run in the pool made the counts vary from 1,800 to 15,000 with the threads' scheduling),
+nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
 round trip of the benchmark's Async and call_soon_threadsafe ping-pong between two threads; for
 pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too).
 The objects the imports made are frozen (gc.freeze) before the workload, so that a package that
@@ -34,7 +36,7 @@ WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "work": 2_000, "no
              "threadsafe": 1_000}
 
 CHILD = r'''
-import gc, importlib, sys
+import gc, importlib, os, sys
 uv = importlib.import_module(sys.argv[1])
 w, n, warm = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
@@ -47,11 +49,19 @@ def timer(n):
     loop.run()
 
 
-def work(n):
+def work(n):  # the pool's one thread waits on `gate`: every request is cancelled, none runs
+    import threading
+    os.environ["UV_THREADPOOL_SIZE"] = "1"  # read when the pool starts: at the first queue_work
     loop = uv.Loop()
+    gate = threading.Event()
+    loop.queue_work(gate.wait)
     def done(err): pass
-    for _ in range(n):
-        loop.queue_work(int, done)
+    def go(t):
+        for r in [loop.queue_work(int, done) for _ in range(n)]:
+            r.cancel()
+        gate.set()
+        t.close()
+    uv.Timer(loop).start(go, 0, 0)
     loop.run()
 
 
