@@ -7,7 +7,10 @@ Runs each workload with N and 2N operations under ``valgrind --tool=callgrind`` 
 ``(Ir(2N) - Ir(N)) / N``: the instructions of one operation, without interpreter start-up.
 The module must import with the current PYTHONPATH (for uvffi: PYTHONPATH=src). Workloads:
 check (per callback, 100 Check handles), idle (per loop iteration), timer (one-shot timer
-create+start+fire+close), nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
+create+start+fire+close), work (``queue_work(int, done_cb)`` submitted and cancelled while a
+one-thread pool is busy: submission, keep-alive and the done callback on the loop thread; work
+run in the pool made the counts vary from 1,800 to 15,000 with the threads' scheduling),
+nowait (``run(RUN_NOWAIT)`` from Python), async and threadsafe (a
 round trip of the benchmark's Async and call_soon_threadsafe ping-pong between two threads; for
 pyuv, threadsafe is an Async draining a deque: uvffi.bench must import, so PYTHONPATH=src too),
 stat (a synchronous ``fs.stat``), os_stat (``os.stat``, whatever the module: the reference),
@@ -37,14 +40,15 @@ import tempfile
 
 PYPY = sys.implementation.name == "pypy"
 
-WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "nowait": 5_000, "async": 1_000, "threadsafe": 1_000,
+WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "work": 2_000, "nowait": 5_000,
+             "async": 1_000, "threadsafe": 1_000,
              "aio_call_soon_chain": 20_000, "aio_call_later": 5_000, "aio_sock_echo": 1_000,
              "aio_tcp_echo_1k": 2_000, "aio_tcp_echo_64k": 500, "aio_unix_echo_1k": 2_000,
              "aio_udp_pingpong": 2_000, "aio_stream_echo_1k": 1_000, "aio_stream_echo_64k": 300,
              "stat": 5_000, "os_stat": 5_000, "stat_async": 2_000, "spawn": 100, "read": 32}
 
 CHILD = r'''
-import gc, importlib, sys
+import gc, importlib, os, sys
 uv = importlib.import_module(sys.argv[1])
 w, n, warm = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 
@@ -54,6 +58,22 @@ def timer(n):
     def cb(t): t.close()
     for _ in range(n):
         uv.Timer(loop).start(cb, 0, 0)
+    loop.run()
+
+
+def work(n):  # the pool's one thread waits on `gate`: every request is cancelled, none runs
+    import threading
+    os.environ["UV_THREADPOOL_SIZE"] = "1"  # read when the pool starts: at the first queue_work
+    loop = uv.Loop()
+    gate = threading.Event()
+    loop.queue_work(gate.wait)
+    def done(err): pass
+    def go(t):
+        for r in [loop.queue_work(int, done) for _ in range(n)]:
+            r.cancel()
+        gate.set()
+        t.close()
+    uv.Timer(loop).start(go, 0, 0)
     loop.run()
 
 
@@ -115,7 +135,6 @@ def stat(n):
 
 
 def os_stat(n):
-    import os
     st, p = os.stat, sys.executable
     for _ in range(n):
         st(p)
@@ -127,8 +146,9 @@ def bench_io(n):  # one of the benchmark's I/O rows (its n operations)
 
 
 run = aio_row if w.startswith("aio_") else {
-    "timer": timer, "stat": stat, "os_stat": os_stat, "stat_async": bench_io, "spawn": bench_io, "read": bench_io,
-    "check": check, "idle": idle, "nowait": nowait, "async": pingpong, "threadsafe": pingpong}[w]
+    "timer": timer, "work": work, "check": check, "idle": idle, "nowait": nowait, "async": pingpong,
+    "threadsafe": pingpong, "stat": stat, "os_stat": os_stat, "stat_async": bench_io, "spawn": bench_io,
+    "read": bench_io}[w]
 if warm:
     run(warm)  # PyPy: the JIT compiles the workload's code here, not in the measured part
 gc.collect()

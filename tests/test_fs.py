@@ -477,3 +477,9 @@ def test_sync_call_from_another_thread_while_loop_runs(loop, f):
     loop.run()
     t.join(5)
     assert results == [14]
+
+
+def test_a_bool_fd_is_taken_as_os_functions_take_it(loop):
+    """os.fstat(True) is os.fstat(1) on CPython 3.6 to 3.13 and PyPy (no error, no warning;
+    only open() warns, from 3.13): uvffi.fs follows the os functions."""
+    assert fs.fstat(loop, True).st_ino == os.fstat(True).st_ino == os.fstat(1).st_ino

@@ -3,6 +3,7 @@ extern "Python" hooks, the pinned libuv or an older system one."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import platform
 import re
@@ -105,34 +106,196 @@ def interrupted_hook(hook, *args):
     return typ, exc, tb.tb_next  # cffi's traceback starts at the hook's frame
 
 
-def test_ctrl_c_at_a_hooks_first_line_still_closes_and_stops(loop):
-    """Hooks interrupted before they did their work: the keep-alive is still taken, the close
-    callback still runs (C frees the handle right after), and the loop stops with
-    KeyboardInterrupt, re-raised from run()."""
+def hook_args(loop, timer):
+    """The values C passes a hook on PyPy for ``timer``: its cffi handle's value, its loop's,
+    and the C handle's address (0, unchecked, on CPython, where none is registered)."""
+    keep, loop_keep = ffi.new_handle(timer), ffi.new_handle(loop)
+    value, pyloop = int(ffi.cast("uintptr_t", keep)), int(ffi.cast("uintptr_t", loop_keep))
+    h = int(ffi.cast("uintptr_t", timer._ptr)) if PYPY else 0
+    return (keep, loop_keep), value, pyloop, h
+
+
+def test_an_interrupted_hooks_onerror_routes_ctrl_c_and_leaves_the_work_to_the_next_call(loop):
+    """A keep hook interrupted on its first line: onerror routes the KeyboardInterrupt (the
+    loop stops, run() re-raises) and returns None, which cffi turns into the hook's 0: C
+    calls the hook again."""
+    from uvffi._core import pypy as _pypy
+
+    timer = uvffi.Timer(loop)
+    alive, value, pyloop, h = hook_args(loop, timer)
+    assert _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_keep, pyloop, value, h)) is None
+    assert loop._pending_exc.__class__ is KeyboardInterrupt
+    loop._pending_exc = None
+
+
+def test_keep_hook_called_again_after_an_interruption_keeps_the_object(loop):
+    from uvffi._core import pypy as _pypy
+
+    timer = uvffi.Timer(loop)
+    alive, value, pyloop, h = hook_args(loop, timer)
+    interrupted_hook(_pypy._uvffi_py_keep, pyloop, value, h)
+    assert _pypy._uvffi_py_keep(pyloop, value, h) == 1
+    assert loop._kept[value] is timer
+    assert _pypy._uvffi_py_release(pyloop, value) == 1
+    assert value not in loop._kept
+
+
+def test_closed_hook_called_again_after_an_interruption_closes_and_calls_back_once(loop):
     from uvffi._core import pypy as _pypy
 
     closed = []
     timer = uvffi.Timer(loop)
-    keep, loop_keep = ffi.new_handle(timer), ffi.new_handle(loop)  # what C holds on PyPy
-    value, pyloop = int(ffi.cast("uintptr_t", keep)), int(ffi.cast("uintptr_t", loop_keep))
-    h = int(ffi.cast("uintptr_t", timer._ptr)) if PYPY else 0  # 0: unchecked (CPython registers none)
-    _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_keep, pyloop, value, h))
-    assert loop._kept[value] is timer
-    assert loop._pending_exc.__class__ is KeyboardInterrupt  # routed: the loop stops, run() re-raises
-    loop._pending_exc = None
-    _pypy._uvffi_py_release(pyloop, value)
-    assert value not in loop._kept
-
+    alive, value, pyloop, h = hook_args(loop, timer)
     ptr = timer._ptr
     timer._close_cb = closed.append
-    _pypy._onerror(*interrupted_hook(_pypy._uvffi_py_closed, value))
+    interrupted_hook(_pypy._uvffi_py_closed, value)
+    assert _pypy._uvffi_py_closed(value) == 1
+    assert _pypy._uvffi_py_closed(value) == 1  # idempotent: C may call more than once
     assert closed == [timer] and timer.closed
     if PYPY:  # Python storage (on CPython's C storage, _ptr is a view of the C handle)
         assert timer._ptr is None
-    assert loop._pending_exc.__class__ is KeyboardInterrupt
-    loop._pending_exc = None
     timer._closed = False  # the libuv handle is still open: let the loop close it
     if PYPY:
         timer._ptr = ptr
     timer.close()
     loop.run()
+
+
+def test_done_hook_calls_done_cb_once_however_often_c_calls_it(loop):
+    from uvffi._core import pypy as _pypy
+
+    done = []
+    req = loop.queue_work(lambda: None, done.append)
+    loop.run()
+    assert done == [None] and not req.pending
+    alive = ffi.new_handle(req)
+    value = int(ffi.cast("uintptr_t", alive))
+    assert _pypy._uvffi_py_done(value, 0, 0) == 1
+    assert _pypy._uvffi_py_done(value, 0, 1) == 1
+    assert done == [None]
+
+
+def test_done_hook_returns_0_when_done_cb_raises_so_c_calls_again(loop):
+    """A done_cb's exception is routed (the excepthook), and the hook's 0 makes C call
+    _salvage next, which finds nothing left to do and does not call done_cb again."""
+    from uvffi._core import pypy as _pypy
+
+    calls, seen = [], []
+
+    def done_cb(err):
+        calls.append(err)
+        raise ValueError("from done_cb")
+
+    loop.excepthook = lambda t, v, tb: seen.append(v)
+    req = loop.queue_work(lambda: None)
+    req._done_box = [done_cb]
+    alive = ffi.new_handle(req)
+    value = int(ffi.cast("uintptr_t", alive))
+    req._loop = loop
+    assert _pypy._uvffi_py_done(value, 0, 0) == 0
+    assert _pypy._uvffi_py_done(value, 0, 1) == 1
+    assert calls == [None] and [type(v) for v in seen] == [ValueError]
+    loop.run()
+
+
+@contextlib.contextmanager
+def interrupt_twice(hook):
+    """Ctrl-C twice in a row, as a signal storm can deliver it: a KeyboardInterrupt raised at
+    the first line of the next call of PyPy hook ``hook`` that C makes (its first call of
+    ``_resolve``), then another at the first line of the onerror that cffi calls next (its
+    first call of ``_try_resolve``); cffi prints both and returns the hook's error value.
+    Yields the interruptions still to come (empty once both happened)."""
+    from uvffi._core import pypy as _pypy
+
+    real_resolve, real_try = _pypy._resolve, _pypy._try_resolve
+    left = ["hook", "onerror"]
+
+    def resolve(value):
+        if left[:1] == ["hook"] and sys._getframe(1).f_code is hook.__code__:
+            left.pop(0)
+            raise KeyboardInterrupt
+        return real_resolve(value)
+
+    def try_resolve(value):
+        if left[:1] == ["onerror"]:
+            left.pop(0)
+            raise KeyboardInterrupt
+        return real_try(value)
+
+    _pypy._resolve, _pypy._try_resolve = resolve, try_resolve
+    try:
+        yield left
+    finally:
+        _pypy._resolve, _pypy._try_resolve = real_resolve, real_try
+
+
+pypy_only = pytest.mark.skipif(not PYPY, reason="PyPy's extern \"Python\" hooks: CPython's core is C")
+cffi_prints = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the two Ctrl-Cs
+
+
+@pypy_only
+@cffi_prints
+def test_done_cb_runs_when_ctrl_c_lands_in_the_done_hook_and_in_its_onerror(loop):
+    from uvffi._core import pypy as _pypy
+
+    done = []
+    req = loop.queue_work(lambda: None, done.append)
+    with interrupt_twice(_pypy._uvffi_py_done) as left:
+        loop.run()
+    assert left == []  # both interruptions happened
+    assert done == [None] and not req.pending
+
+
+@pypy_only
+@cffi_prints
+def test_close_callback_runs_when_ctrl_c_lands_in_the_closed_hook_and_in_its_onerror(loop):
+    from uvffi._core import pypy as _pypy
+
+    closed = []
+    timer = uvffi.Timer(loop)
+    timer.close(closed.append)
+    with interrupt_twice(_pypy._uvffi_py_closed) as left:
+        loop.run()
+    assert left == []
+    assert closed == [timer] and timer.closed and timer._ptr is None
+
+
+@pypy_only
+@cffi_prints
+def test_started_handle_is_kept_when_ctrl_c_lands_in_the_keep_hook_and_in_its_onerror(loop):
+    from uvffi._core import pypy as _pypy
+
+    timer = uvffi.Timer(loop)
+    with interrupt_twice(_pypy._uvffi_py_keep) as left:
+        timer.start(lambda t: None, 10, 0)
+    assert left == []
+    assert timer in loop._kept.values()
+    timer.close()
+    loop.run()
+
+
+@pypy_only
+@cffi_prints
+def test_finished_request_is_released_when_ctrl_c_lands_in_the_release_hook_and_in_its_onerror(loop):
+    from uvffi._core import pypy as _pypy
+
+    req = loop.queue_work(lambda: None)
+    assert req in loop._kept.values()
+    with interrupt_twice(_pypy._uvffi_py_release) as left:
+        loop.run()
+    assert left == []
+    assert req not in loop._kept.values()
+
+
+@pypy_only
+def test_ctrl_c_landing_in_the_done_hook_is_raised_by_run_and_done_cb_still_runs(loop):
+    from uvffi._core import pypy as _pypy
+
+    done = []
+    loop.queue_work(lambda: None, done.append)
+    with interrupt_twice(_pypy._uvffi_py_done) as left:
+        left.remove("onerror")  # the first interruption only: onerror routes it
+        with pytest.raises(KeyboardInterrupt):
+            loop.run()
+    assert left == []
+    assert done == [None]

@@ -236,3 +236,32 @@ def test_shutdown_right_after_connect_calls_back_and_peer_sees_eof(loop: uvffi.L
     assert events[0] == ("connect", None)
     assert ("shutdown", None) in events and ("server", None, errno.UV_EOF) in events
 
+
+
+def test_getsockname_of_a_pipe_on_a_tcp_socket_raises(loop: uvffi.Loop) -> None:
+    """libuv would read the TCP address as a unix socket's path (garbage): the family is
+    checked, and a socket of another family raises EAFNOSUPPORT."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        p = uvffi.Pipe(loop)
+        p.open(os.dup(s.fileno()))
+        with pytest.raises(PipeError) as info:
+            p.getsockname()
+        assert info.value.args[0] == errno.UV_EAFNOSUPPORT
+        p.close()
+        loop.run()
+
+
+def test_getpeername_of_a_pipe_on_a_connected_tcp_socket_raises(loop: uvffi.Loop) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as srv, socket.create_connection(srv.getsockname()) as c:
+        p = uvffi.Pipe(loop)
+        p.open(os.dup(c.fileno()))
+        with pytest.raises(PipeError) as info:
+            p.getpeername()
+        assert info.value.args[0] == errno.UV_EAFNOSUPPORT
+        p.close()
+        loop.run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import gc
+import os
 import socket
 import weakref
 
@@ -641,3 +642,31 @@ def test_reuseport_lets_two_handles_share_a_port(loop):
     b = uvffi.UDP(loop)
     b.bind(a.getsockname(), uvffi.UV_UDP_REUSEPORT)
     assert a.getsockname() == b.getsockname()
+
+
+def test_open_refuses_a_tcp_socket(loop):
+    """A stream socket would make every receive fail with ENOTCONN, and the loop spin
+    reporting it: open() raises instead, and the fd stays the caller's."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        h = uvffi.UDP(loop)
+        with pytest.raises(UDPError) as info:
+            h.open(s.fileno())
+        assert info.value.args[0] == errno.UV_EPROTOTYPE
+        assert s.getsockname()[0] == "127.0.0.1"  # still open
+        h.close()
+        loop.run()
+
+
+def test_open_refuses_an_fd_that_is_not_a_socket(loop):
+    r, w = os.pipe()
+    try:
+        h = uvffi.UDP(loop)
+        with pytest.raises(UDPError) as info:
+            h.open(r)
+        assert info.value.args[0] == errno.UV_ENOTSOCK
+        h.close()
+        loop.run()
+    finally:
+        os.close(r)
+        os.close(w)

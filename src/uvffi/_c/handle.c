@@ -171,7 +171,11 @@ static void uvffi__close_cb(uv_handle_t *handle)
         uvffi__hobj_unbind(h);
         h->self = 0;
 #if UVFFI_PYPY
-        _uvffi_py_closed(self);
+        {
+            int i;  /* until the bookkeeping is done: UVFFI_PY_ATTEMPTS (trampoline.c) */
+            for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_closed(self); i++)
+                ;
+        }
 #else
         {
             PyObject *r;

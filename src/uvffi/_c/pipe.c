@@ -22,6 +22,7 @@ static int uvffi__pipe_init(uvffi_loop_t *lp, uvffi_handle_t *h, long ipc)
 static const uvffi_kind_t uvffi__kind_pipe = {"pipe", UV_NAMED_PIPE, uvffi__pipe_init, NULL, 0, 1, UVFFI_OPS(uvffi__StreamOps),
                                               uvffi__stream_extra};
 
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #define UVFFI_PIPE(h) UVFFI_UV(h, uv_pipe_t)
@@ -97,9 +98,20 @@ static int uvffi__pipe_open(uvffi_handle_t *h, int fd)
     return uv_pipe_open(UVFFI_PIPE(h), (uv_file)fd);
 }
 
+/* libuv reads whatever address the fd's socket has as a sockaddr_un: a Pipe opened
+ * on a TCP socket would give the bytes of its IP address as a path. A socket of
+ * another family gets EAFNOSUPPORT; anything else (not a socket, not connected,
+ * closed) is left to libuv, whose own call fails the same way. */
 static int uvffi__pipe_name(uvffi_handle_t *h, int peer, char *buf, size_t *len)
 {
+    uv_os_fd_t fd;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
     UVFFI_GUARD(h, &uvffi__kind_pipe)
+    if (uv_fileno(&h->uv.handle, &fd) == 0 &&
+        (peer ? getpeername(fd, (struct sockaddr *)&ss, &sl) : getsockname(fd, (struct sockaddr *)&ss, &sl)) == 0 &&
+        ss.ss_family != AF_UNIX)
+        return UV_EAFNOSUPPORT;
     return peer ? uv_pipe_getpeername(UVFFI_PIPE(h), buf, len) : uv_pipe_getsockname(UVFFI_PIPE(h), buf, len);
 }
 

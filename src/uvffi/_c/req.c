@@ -94,7 +94,11 @@ static void uvffi__req_free(uvffi_req_t *r)
 static void uvffi__req_done(uvffi_req_t *r, int status)
 {
 #if UVFFI_PYPY
-    _uvffi_py_done(r->self, status);
+    /* The first attempt runs _done; the later ones (UVFFI_PY_ATTEMPTS, trampoline.c)
+     * run _salvage, which does what an interrupted _done left undone. */
+    int i;
+    for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_done(r->self, status, i); i++)
+        ;
 #else
     PyObject *st, *res = NULL;
     st = PyLong_FromLong(status);

@@ -11,11 +11,11 @@
 int uvffi_set_hook(int which, uintptr_t fn);
 int uvffi_is_pypy(void);
 extern "Python" void _uvffi_py_call(uintptr_t self, long a, long b);
-extern "Python" void _uvffi_py_closed(uintptr_t self);
-extern "Python" void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
-extern "Python" void _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
+extern "Python" int _uvffi_py_closed(uintptr_t self);
+extern "Python" int _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
+extern "Python" int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 extern "Python" void _uvffi_py_work(uintptr_t self);
-extern "Python" void _uvffi_py_done(uintptr_t self, int status);
+extern "Python" int _uvffi_py_done(uintptr_t self, int status, int attempt);
 extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
 extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
@@ -29,11 +29,11 @@ extern "Python" int _uvffi_py_set_wakeup(int fd);
 
 /* extern "Python" hooks, defined by cffi from the @cdef block above */
 static void _uvffi_py_call(uintptr_t self, long a, long b);
-static void _uvffi_py_closed(uintptr_t self);
-static void _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
-static void _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
+static int _uvffi_py_closed(uintptr_t self);  /* the int hooks: see UVFFI_PY_ATTEMPTS */
+static int _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
+static int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 static void _uvffi_py_work(uintptr_t self);
-static void _uvffi_py_done(uintptr_t self, int status);
+static int _uvffi_py_done(uintptr_t self, int status, int attempt);
 static void _uvffi_py_signals(uintptr_t pyloop);
 static void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 static void _uvffi_py_ticks(uintptr_t pyloop);
@@ -42,8 +42,36 @@ static void _uvffi_py_signals_on(void);   /* built-ins: see uvffi_run_signals (l
 static void _uvffi_py_signals_off(void);
 static int _uvffi_py_set_wakeup(int fd);  /* signal.set_wakeup_fd; -2 if it raised */
 
-#define uvffi__obj_keep(lp, o) _uvffi_py_keep((lp)->pyloop, (o), 0)
-#define uvffi__obj_release(lp, o) _uvffi_py_release((lp)->pyloop, (o))
+/* The bookkeeping hooks (keep, release, closed, done) return 1 once their work is
+ * done, and C calls them again until it is. PyPy runs a pending signal handler at
+ * any bytecode, a hook's first included, before its `try`: the exception escapes
+ * the hook and cffi hands it to the hook's onerror (uvffi/_core/pypy.py), which
+ * routes it to the loop and returns None, and cffi returns the hook's error value,
+ * 0. If a second signal's handler raises inside onerror, cffi prints both
+ * exceptions and returns 0 too: nothing then did the bookkeeping, and C freeing a
+ * closed handle or a finished request right after would leave Python holding freed
+ * memory, or a done callback would never run. Every step of these hooks is
+ * idempotent, so calling again is safe; each failed call needs a signal handler to
+ * raise again within microseconds, so a few attempts suffice (the bound only stops
+ * a hook that fails for ever, e.g. with RecursionError, from hanging the loop).
+ * This costs nothing while no signal comes, unlike deferring the signal handlers
+ * around every hook (two more calls into PyPy per hook), and a user's callback run
+ * by a hook stays interruptible by Ctrl-C. */
+#define UVFFI_PY_ATTEMPTS 8
+static void uvffi__obj_keep_py(uintptr_t pyloop, uintptr_t o, uintptr_t h)
+{
+    int i;
+    for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_keep(pyloop, o, h); i++)
+        ;
+}
+static void uvffi__obj_release_py(uintptr_t pyloop, uintptr_t o)
+{
+    int i;
+    for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_release(pyloop, o); i++)
+        ;
+}
+#define uvffi__obj_keep(lp, o) uvffi__obj_keep_py((lp)->pyloop, (o), 0)
+#define uvffi__obj_release(lp, o) uvffi__obj_release_py((lp)->pyloop, (o))
 
 #else /* CPython */
 
@@ -171,7 +199,7 @@ static void uvffi__keep_new(uvffi_handle_t *h) { uvffi__kept_link(h); uvffi__obj
  * and otherwise disowns h (self = 0: C frees it when it closes). */
 static void uvffi__keep(uvffi_handle_t *h)
 {
-    _uvffi_py_keep(h->lp->pyloop, h->self, (uintptr_t)h);
+    uvffi__obj_keep_py(h->lp->pyloop, h->self, (uintptr_t)h);
     if (h->self != 0)
         uvffi__kept_link(h);
 }

@@ -66,6 +66,8 @@ extern "Python" void _uvffi_py_udp_recv(uintptr_t self, long nread, const char *
 */
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
 
 #if UV_VERSION_HEX >= 0x013100
 #define UVFFI_UDP_REUSEPORT UV_UDP_REUSEPORT
@@ -225,6 +227,22 @@ static int uvffi__udp_name(uvffi_handle_t *h, int peer, struct sockaddr_storage 
                 : uv_udp_getsockname(UVFFI_UV(h, uv_udp_t), (struct sockaddr *)out, &len);
 }
 
+/* uv_udp_open takes any fd: on a stream socket every receive then fails with
+ * ENOTCONN and the loop spins delivering that error, and on a file or pipe with
+ * ENOTSOCK. A datagram socket only (SOCK_DGRAM, or SOCK_RAW: message-oriented,
+ * no connection): ENOTSOCK for an fd that is not a socket, EPROTOTYPE for a
+ * socket of another type. The fd stays the caller's then. */
+static int uvffi__udp_open(uv_udp_t *u, int fd)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+        return -errno;  /* libuv's codes are negative errnos on unix */
+    if (type != SOCK_DGRAM && type != SOCK_RAW)
+        return UV_EPROTOTYPE;
+    return uv_udp_open(u, (uv_os_sock_t)fd);
+}
+
 static int uvffi__udp_set(uvffi_handle_t *h, int option, long value)
 {
     uv_udp_t *u;
@@ -238,7 +256,7 @@ static int uvffi__udp_set(uvffi_handle_t *h, int option, long value)
     case UVFFI_UDP_MULTICAST_TTL: return uv_udp_set_multicast_ttl(u, v);
     case UVFFI_UDP_MULTICAST_LOOP: return uv_udp_set_multicast_loop(u, v);
     case UVFFI_UDP_BROADCAST: return uv_udp_set_broadcast(u, v);
-    case UVFFI_UDP_OPEN: return uv_udp_open(u, (uv_os_sock_t)v);
+    case UVFFI_UDP_OPEN: return uvffi__udp_open(u, v);
     case UVFFI_UDP_SNDBUF: return v > 0 ? uv_send_buffer_size((uv_handle_t *)u, &v) : UV_EINVAL;
     case UVFFI_UDP_RCVBUF: return v > 0 ? uv_recv_buffer_size((uv_handle_t *)u, &v) : UV_EINVAL;
     default: return UV_EINVAL;

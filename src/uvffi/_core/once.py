@@ -19,7 +19,7 @@ from __future__ import annotations
 from itertools import repeat
 from typing import Any, Callable, List, Optional
 
-__all__ = ["box", "call_once"]
+__all__ = ["box", "call_once", "call_attr_once", "pass_attr_once"]
 
 
 def box(callback: Optional[Callable[[Any], Any]]) -> List[Any]:
@@ -33,3 +33,21 @@ def call_once(b: List[Any], arg: Any) -> None:
     with ``(arg,)`` and ``map(list, ...)`` makes the call: all built-ins."""
     if b:
         list(map(list, map(map, map(b.pop, (0,)), repeat((arg,)))))
+
+
+def call_attr_once(obj: Any, name: str, arg: Any) -> None:
+    """Take the callback in ``obj``'s instance attribute ``name`` (its class's default,
+    None, shows through afterwards) and call it with ``arg``; nothing if it is None. The
+    taking and the call are one call of built-ins, as in :func:`call_once`: the instance
+    dict's ``pop`` takes it (``id``, the default, is called harmlessly if another call
+    took it since the check). Only for an attribute kept in the instance ``__dict__``."""
+    if getattr(obj, name) is not None:
+        list(map(list, map(map, map(vars(obj).pop, (name,), (id,)), repeat((arg,)))))
+
+
+def pass_attr_once(obj: Any, name: str, fn: Callable[[Any], Any]) -> None:
+    """Take the value of ``obj``'s instance attribute ``name`` (its class's default, None,
+    shows through afterwards) and call ``fn`` with it, in one call of built-ins; nothing if
+    it is None (or falsy). Only for an attribute kept in the instance ``__dict__``."""
+    if getattr(obj, name) is not None:
+        list(map(fn, filter(None, map(vars(obj).pop, (name,), (None,)))))

@@ -13,9 +13,16 @@ their loop's ``_kept`` dict: nothing process-wide.
 
 Exceptions are routed as on CPython: an ``Exception`` from a callback goes to
 the loop's excepthook, a ``BaseException`` stops the loop and is re-raised from
-``run()``. cffi's default for an exception that escapes a hook (print it, return)
-is never relied on: every hook catches, and ``onerror`` catches what is raised
-before a hook's ``try`` (a signal handler's ``KeyboardInterrupt`` can be).
+``run()``. Every hook catches what its work raises, and ``onerror`` (:func:`_onerror`)
+routes what escapes a hook: PyPy runs a pending signal handler at any bytecode, so a
+``KeyboardInterrupt`` can land before a hook's ``try`` or after it.
+
+The bookkeeping hooks (keep, release, closed, done) return 1 once their work is done;
+an interrupted one returns 0 (cffi's error value, also when a second signal's handler
+raised inside ``onerror`` itself), and C calls it again (``UVFFI_PY_ATTEMPTS`` in
+``_c/trampoline.c``). So each of their steps is idempotent, and the user's callbacks
+they run are taken and called in one call of built-ins (:mod:`uvffi._core.once`):
+called exactly once, however often the hook is called.
 """
 
 from __future__ import annotations
@@ -44,10 +51,12 @@ def _resolve(value: int) -> Any:
 
 
 def _try_resolve(value: Any) -> Any:
+    """The object behind a handle value, or None if ``value`` is not one (or stale).
+    Only an ``Exception`` means that: a signal's ``KeyboardInterrupt`` goes on."""
     if isinstance(value, int) and value:
         try:
             return _resolve(value)
-        except BaseException:  # noqa: BLE001 - a stale handle: report without it
+        except Exception:  # noqa: BLE001 - a stale handle: report without it
             return None
     return None
 
@@ -116,63 +125,51 @@ def _unkeep(loop: Any, value: int) -> None:
     """C dropped its reference: for a request, after libuv's cleanup of it, so its
     pinned buffers go too (CPython's ``req.c`` drops them at the same point). An
     emptied dict is replaced: PyPy 7.3.11's dict was seen to keep deleted values
-    reachable."""
+    reachable. Idempotent, in an order that a second call completes wherever a
+    signal stopped the first: the buffers go before the entry that finds them."""
     kept = loop._kept
-    obj = kept.pop(value, None)
+    obj = kept.get(value)
     if obj is not None:
         if getattr(obj, "_pinned", None) is not None:
             obj._pinned = None
-        if not kept:
-            loop._kept = {}
+        kept.pop(value, None)
+    if not kept:
+        loop._kept = {}
 
 
 def _route(source: Any, exc: BaseException) -> None:
-    """Hand ``exc`` to the loop of ``source`` (a handle, request or loop)."""
+    """Hand ``exc`` to the loop of ``source`` (a handle, request or loop). A router that
+    fails with an ``Exception`` is printed; a ``BaseException`` landing in it (a second
+    Ctrl-C) goes on, out of the hook, to :func:`_onerror`, which routes that one."""
     try:
         on_error(source, exc)
-    except BaseException:  # noqa: BLE001 - the router failed: never let it escape into C
+    except Exception:  # noqa: BLE001 - the router failed: never let it escape into C
         traceback.print_exc()
 
 
 def _onerror(exc_type: Optional[type], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
-    """An exception escaped a hook: PyPy runs a pending signal handler (Ctrl-C) at a hook's
-    first bytecode, before its ``try``. Finish the hook's bookkeeping, then route the exception
-    as the hook would have. The hook's frame is the traceback's first; its arguments say whose
-    it is."""
+    """An exception escaped a hook: PyPy runs a pending signal handler (Ctrl-C) at any
+    bytecode, a hook's first included, before its ``try``. Route the exception as the hook
+    would have, and return None: cffi then returns the hook's error value, 0, and C calls a
+    bookkeeping hook again to finish its work (``UVFFI_PY_ATTEMPTS``, ``_c/trampoline.c``).
+    The hook's frame is the traceback's first; its arguments say whose it is. If another
+    signal's handler raises in here, cffi prints both exceptions and returns 0 all the same:
+    only the bookkeeping must not be lost, and C's next call does it."""
     if exc is None:
         return
     frame = tb.tb_frame if tb is not None else None
     args = frame.f_locals if frame is not None else {}
     code = frame.f_code if frame is not None else None
     obj = _try_resolve(args.get("self"))
-    loop = _try_resolve(args.get("pyloop"))
-    try:
-        _finish(code, obj, loop, args)
-    except BaseException as late:  # noqa: BLE001 - e.g. a close callback's own exception
-        if code is not _uvffi_py_work.__code__:
-            _route(obj if obj is not None else loop, late)
     if obj is not None and code is _uvffi_py_work.__code__:
         obj._exc = exc  # a pool thread: done_cb's thread reports it
         return
-    source = obj if obj is not None else loop
+    source = obj if obj is not None else _try_resolve(args.get("pyloop"))
     if source is not None and (hasattr(source, "_handle_error") or hasattr(source, "_loop")):
         _route(source, exc)
         return
     print("uvffi: exception in a libuv callback with no loop to report it to:", file=sys.stderr)
     traceback.print_exception(exc_type, exc, tb)
-
-
-def _finish(code: Any, obj: Any, loop: Any, args: dict) -> None:
-    """Do what an interrupted hook must have done for C's bookkeeping (each step idempotent):
-    C frees a closed handle's memory and a finished request right after these hooks return."""
-    if code is _uvffi_py_keep.__code__ and loop is not None:
-        _keep_handle(loop, args["self"], args["h"])
-    elif code is _uvffi_py_release.__code__ and loop is not None:
-        _unkeep(loop, args["self"])
-    elif code is _uvffi_py_closed.__code__ and obj is not None and getattr(obj, "_ptr", None) is not None:
-        closed_by_libuv(obj)
-    elif code is _uvffi_py_done.__code__ and obj is not None:
-        obj._salvage(args["status"])
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -188,26 +185,32 @@ def _uvffi_py_call(self: int, a: int, b: int) -> None:
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_closed(self: int) -> None:
-    """libuv closed the handle: the bookkeeping and its close callback."""
+def _uvffi_py_closed(self: int) -> int:
+    """libuv closed the handle: the bookkeeping and its close callback (taken and called
+    once, however often C calls). 1: done; 0: C calls again (after an exception, which
+    may have come before the bookkeeping was done)."""
     handle = _resolve(self)
     try:
         closed_by_libuv(handle)
     except BaseException as exc:  # noqa: BLE001
         _route(handle, exc)
+        return 0
+    return 1
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_keep(pyloop: int, self: int, h: int) -> None:
+def _uvffi_py_keep(pyloop: int, self: int, h: int) -> int:
     """C now holds a reference to the object: keep it alive (C keeps each object once).
-    ``h`` is the C handle's address, or 0 for a request or a new handle."""
+    ``h`` is the C handle's address, or 0 for a request or a new handle. 1: done."""
     _keep_handle(_resolve(pyloop), self, h)
+    return 1
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_release(pyloop: int, self: int) -> None:
-    """C dropped its reference to the object."""
+def _uvffi_py_release(pyloop: int, self: int) -> int:
+    """C dropped its reference to the object. 1: done."""
     _unkeep(_resolve(pyloop), self)
+    return 1
 
 
 @ffi.def_extern(onerror=_onerror)
@@ -221,16 +224,20 @@ def _uvffi_py_work(self: int) -> None:
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_done(self: int, status: int) -> None:
-    """On the loop thread: the request finished or was cancelled."""
+def _uvffi_py_done(self: int, status: int, attempt: int) -> int:
+    """On the loop thread: the request finished or was cancelled. C's first call runs
+    ``_done``; if it does not return 1 (an exception, a signal's or the callback's), C calls
+    again with ``attempt`` > 0 and ``_salvage`` does what ``_done`` left undone."""
     request = _resolve(self)
     try:
-        request._done(status)
-    except BaseException as exc:  # noqa: BLE001 - e.g. Ctrl-C landing before the user's callback
-        try:
+        if attempt:
             request._salvage(status)
-        finally:
-            _route(request, exc)
+        else:
+            request._done(status)
+    except BaseException as exc:  # noqa: BLE001 - e.g. Ctrl-C landing before the user's callback
+        _route(request, exc)
+        return 0
+    return 1
 
 
 @ffi.def_extern(onerror=_onerror)

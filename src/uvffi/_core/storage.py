@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from .native import C
+from .once import call_attr_once
 
 __all__ = ["HandleStorage", "LoopStorage", "closed_by_libuv"]
 
@@ -55,7 +56,8 @@ else:
 def closed_by_libuv(handle: Any) -> None:
     """libuv closed ``handle`` (Python storage): the bookkeeping, then its close
     callback. Not a method: no subclass can skip it. An Async on the Python path
-    does it under its send lock, so that no send is in flight."""
+    does it under its send lock, so that no send is in flight. Idempotent: a second
+    call does what an interrupted first one did not, and never calls back twice."""
     lock = getattr(handle, "_send_lock", None)
     if lock is not None:
         with lock:
@@ -65,7 +67,13 @@ def closed_by_libuv(handle: Any) -> None:
         handle._ptr = None
         handle._closed = True
     handle._callback = None
-    cb = handle._close_cb
-    if cb is not None:
-        handle._close_cb = None
-        cb(handle)
+    # A signal can interrupt this anywhere, and then PyPy's C calls it again (the closed
+    # hook, _core/pypy.py): each step above is idempotent, and the close callback is taken
+    # and called in one call of built-ins (_core/once.py), so it runs exactly once.
+    if "_close_cb" in getattr(handle, "__dict__", ()):
+        call_attr_once(handle, "_close_cb", handle)
+    else:  # the attribute is a slot (C storage): not reached by a signal between the steps
+        cb = handle._close_cb
+        if cb is not None:
+            handle._close_cb = None
+            cb(handle)

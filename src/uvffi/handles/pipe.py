@@ -139,11 +139,14 @@ class Pipe(Stream):
         return os.fsdecode(raw)
 
     def getsockname(self) -> str:
-        """The name the pipe is bound to ('' if none)."""
+        """The name the pipe is bound to ('' if none). A pipe opened on a socket of
+        another family (a TCP socket) raises :class:`~uvffi.error.PipeError` with
+        ``UV_EAFNOSUPPORT``."""
         return self._pname(0)
 
     def getpeername(self) -> str:
-        """The name of the socket the pipe is connected to."""
+        """The name of the socket the pipe is connected to (``UV_EAFNOSUPPORT`` as for
+        :meth:`getsockname`)."""
         return self._pname(1)
 
     def chmod(self, flags: int) -> None:

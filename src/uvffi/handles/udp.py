@@ -182,7 +182,10 @@ class UDP(Handle):
 
     def open(self, fd: int) -> None:
         """Manage the socket ``fd`` (a UDP socket of another library; it is closed with
-        the handle: ``os.dup`` it to keep it). The fd is not made non-blocking."""
+        the handle: ``os.dup`` it to keep it). The fd is not made non-blocking. A datagram
+        socket only: another socket type raises :class:`~uvffi.error.UDPError` with
+        ``UV_EPROTOTYPE`` (a TCP socket would fail every receive with ENOTCONN), an fd that
+        is no socket ``UV_ENOTSOCK``; the fd then stays the caller's."""
         if hasattr(fd, "fileno"):
             fd = fd.fileno()
         _int(fd, "fd")

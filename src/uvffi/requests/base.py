@@ -76,10 +76,11 @@ class Request:
         self._finish()
 
     def _salvage(self, status: int) -> None:
-        """PyPy: a signal handler raised inside the done hook, somewhere before or in
-        :meth:`_done`. Do what ``_done`` has not done yet; the user's callback runs at
-        most once. The default completes a request whose ``_done`` had not begun; a kind
-        whose callback must not be lost later in ``_done`` overrides this (work does,
-        with :mod:`uvffi._core.once`)."""
+        """PyPy: the done hook's call of :meth:`_done` did not complete (a signal handler
+        raised somewhere before, in or after it, or the user's callback raised), so C calls
+        the hook again, which calls this (maybe more than once: it must be idempotent). Do
+        what ``_done`` has not done yet; the user's callback runs at most once. The default
+        completes a request whose ``_done`` had not begun; a kind whose callback must not be
+        lost later in ``_done`` overrides this (work does, with :mod:`uvffi._core.once`)."""
         if self._req is not None:
             self._done(status)
