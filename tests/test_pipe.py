@@ -4,6 +4,7 @@ and IPC pipes carrying handles. Sockets live in a temporary directory."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
@@ -237,12 +238,9 @@ def test_shutdown_right_after_connect_calls_back_and_peer_sees_eof(loop: uvffi.L
     assert ("shutdown", None) in events and ("server", None, errno.UV_EOF) in events
 
 
-
 def test_getsockname_of_a_pipe_on_a_tcp_socket_raises(loop: uvffi.Loop) -> None:
     """libuv would read the TCP address as a unix socket's path (garbage): the family is
     checked, and a socket of another family raises EAFNOSUPPORT."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         p = uvffi.Pipe(loop)
@@ -255,8 +253,6 @@ def test_getsockname_of_a_pipe_on_a_tcp_socket_raises(loop: uvffi.Loop) -> None:
 
 
 def test_getpeername_of_a_pipe_on_a_connected_tcp_socket_raises(loop: uvffi.Loop) -> None:
-    import socket
-
     with socket.create_server(("127.0.0.1", 0)) as srv, socket.create_connection(srv.getsockname()) as c:
         p = uvffi.Pipe(loop)
         p.open(os.dup(c.fileno()))
