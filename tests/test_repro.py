@@ -456,10 +456,11 @@ def test_dropped_loops_with_active_handles_are_collected_and_closed():
     assert proc.returncode == 0, proc.stderr
     drss, dfds, live = map(int, proc.stdout.split())
     assert dfds <= 0 and live == 0
-    # RSS: ASan's quarantine holds freed memory; PyPy's GC heap grows to its working size
-    # (+35 MB over the first 2,000 loops, then flat) and is not given back to the OS.
-    if "libasan" not in os.environ.get("LD_PRELOAD", "") and not uvffi._core.PYPY:
-        assert drss < 4000  # kB: 1,000 leaked loops were +60 MB
+    # RSS (ASan's quarantine holds freed memory): 1,000 leaked loops were +60 MB. On PyPy,
+    # whose collector counts only its own heap, 1,000 collected loops were +41 MB until each
+    # loop told it of the native memory it holds.
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+        assert drss < (8000 if uvffi._core.PYPY else 4000)  # kB
 
 
 def test_a_loop_reachable_from_outside_keeps_its_dropped_active_handle():
