@@ -21,7 +21,9 @@ from __future__ import annotations
 from typing import Any, Callable, List, NamedTuple, Optional, Tuple, Union
 
 from ._core import ffi, lib, ref
+from ._core.once import call_attr_once_with
 from ._core.sockaddr import SockAddr, from_sockaddr, to_sockaddr
+from .errno import UV_EINTR as _UV_EINTR
 from .errno import strerror
 from .error import DNSError, LoopClosedError, UVError, raise_for
 from .requests.base import Request
@@ -59,12 +61,15 @@ _UV_ECANCELED = -125
 
 
 class _DNSRequest(Request):
+    _callback: Optional[Callable[[Any, Optional[int]], Any]] = None  # the instance's until taken
+    _args: Optional[Tuple[Any, Optional[int]]] = None  # the callback's arguments, once known
+
     def _submit(self, loop: Any, callback: Callable[[Any, Optional[int]], Any], submit: Any,
                 *args: Any) -> None:
         if loop._closed:
             raise LoopClosedError("the loop is closed")
         self._loop = loop
-        self._callback: Optional[Callable[[Any, Optional[int]], Any]] = callback
+        self._callback = callback
         r = submit(loop._lp, ref(self), *args)
         if not r:
             raise_for(lib.uvffi_last_error(), UVError)
@@ -75,17 +80,36 @@ class _DNSRequest(Request):
         raise NotImplementedError
 
     def _done(self, status: int) -> None:
-        """On the loop thread: ``callback(result, None)`` or ``callback(None, errorno)``."""
-        uvreq = lib.uvffi_req_uv(self._req)
+        """On the loop thread: ``callback(result, None)`` or ``callback(None, errorno)``,
+        exactly once. The arguments are stored in one step (``_args``), and the callback is
+        taken and called in one call of built-ins (:func:`~uvffi._core.once.call_attr_once_with`),
+        the last step: :meth:`_salvage`, which C calls if a signal interrupted this, finds
+        the callback either called or still there."""
+        req = self._req
         self._finish()
         self._loop._requests.discard(self)
-        result = self._result(uvreq) if status == 0 else None
-        if status == _UV_EAI_CANCELED:  # libuv's name for it here; the same UV_ECANCELED as fs and work
-            status = _UV_ECANCELED
-        cb = self._callback
-        self._callback = None
-        if cb is not None:
-            cb(result, status if status < 0 else None)
+        if self._args is None and req is not None:
+            result = self._result(lib.uvffi_req_uv(req)) if status == 0 else None
+            self._args = (result, _status(status))
+        call_attr_once_with(self, "_callback", self._args or (None, _status(status)))
+
+    def _salvage(self, status: int) -> None:
+        """:meth:`_done` was interrupted (C calls this next, maybe more than once): if the
+        callback was not yet taken, call it with the arguments ``_done`` stored, or, if it
+        had not stored them, ``(None, status)`` for a failed request and ``(None, UV_EINTR)``
+        for a succeeded one whose result was not read."""
+        self._finish()
+        self._loop._requests.discard(self)
+        if self._args is None:
+            self._args = (None, _status(status) if status < 0 else _UV_EINTR)
+        call_attr_once_with(self, "_callback", self._args)
+
+
+def _status(status: int) -> Optional[int]:
+    """The callback's error argument for libuv's status."""
+    if status == _UV_EAI_CANCELED:  # libuv's name for it here; the same UV_ECANCELED as fs and work
+        return _UV_ECANCELED
+    return status if status < 0 else None
 
 
 class GAIRequest(_DNSRequest):

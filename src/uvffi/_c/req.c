@@ -50,6 +50,10 @@ static void uvffi__req_discard(uvffi_req_t *r, int held)
 }
 
 #if !UVFFI_PYPY
+/* How often uvffi__req_done calls into Python in all: _done, then _salvage while each
+ * raised (PyPy's count, UVFFI_PY_ATTEMPTS: only a hook failing for ever uses them up). */
+#define UVFFI_REQ_ATTEMPTS 8
+static PyObject *uvffi__s_salvage; /* interned "_salvage" */
 static PyObject *uvffi__s_req;    /* interned "_req" */
 static PyObject *uvffi__s_pinned; /* interned "_pinned" */
 
@@ -100,12 +104,25 @@ static void uvffi__req_done(uvffi_req_t *r, int status)
     for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_done(r->self, status, i); i++)
         ;
 #else
+    /* As on PyPy: _done once; if it raised (a signal's KeyboardInterrupt landing in its
+     * bookkeeping, or the user's callback), each exception is reported (a
+     * KeyboardInterrupt stops run()) and _salvage completes what _done left undone: the
+     * user's callback runs exactly once. */
     PyObject *st, *res = NULL;
+    int i;
     st = PyLong_FromLong(status);
     if (st != NULL)
         res = PyObject_CallMethodOneArg((PyObject *)r->self, uvffi__s_done, st);
-    if (res == NULL)
+    if (res == NULL) {
         uvffi__report(r->self);
+        if (uvffi__s_salvage == NULL && (uvffi__s_salvage = PyUnicode_InternFromString("_salvage")) == NULL)
+            PyErr_Clear();
+        for (i = 1; i < UVFFI_REQ_ATTEMPTS && st != NULL && uvffi__s_salvage != NULL && res == NULL; i++) {
+            res = PyObject_CallMethodOneArg((PyObject *)r->self, uvffi__s_salvage, st);
+            if (res == NULL)
+                uvffi__report(r->self);
+        }
+    }
     Py_XDECREF(res);
     Py_XDECREF(st);
 #endif

@@ -16,10 +16,10 @@ generator written in Python there, so ``map(box.pop, (0,))`` takes the callback.
 
 from __future__ import annotations
 
-from itertools import repeat
-from typing import Any, Callable, List, Optional
+from itertools import chain, repeat, starmap
+from typing import Any, Callable, List, Optional, Tuple
 
-__all__ = ["box", "call_once", "call_attr_once", "pass_attr_once"]
+__all__ = ["box", "call_once", "call_attr_once", "call_attr_once_with", "pass_attr_once"]
 
 
 def box(callback: Optional[Callable[[Any], Any]]) -> List[Any]:
@@ -43,6 +43,14 @@ def call_attr_once(obj: Any, name: str, arg: Any) -> None:
     took it since the check). Only for an attribute kept in the instance ``__dict__``."""
     if getattr(obj, name) is not None:
         list(map(list, map(map, map(vars(obj).pop, (name,), (id,)), repeat((arg,)))))
+
+
+def call_attr_once_with(obj: Any, name: str, args: Tuple[Any, ...]) -> None:
+    """:func:`call_attr_once` for a callback taking several arguments: call it with
+    ``*args``. ``itertools.starmap`` makes the call (a built-in on PyPy too); ``chain``, the
+    default, accepts any arguments and does nothing with them (it is never iterated)."""
+    if getattr(obj, name) is not None:
+        list(map(list, map(starmap, map(vars(obj).pop, (name,), (chain,)), repeat((args,)))))
 
 
 def pass_attr_once(obj: Any, name: str, fn: Callable[[Any], Any]) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from .._core import ffi, lib, ref, request_kind
+from .._core.once import call_attr_once
+from ..errno import UV_EINTR as _UV_EINTR
 from ..error import FSError, LoopClosedError, raise_for
 from .base import Request
 
@@ -31,14 +33,17 @@ class FSRequest(Request):
     callbacks get ``UV_ECANCELED``). Buffers given to the call (``write``'s data)
     are held until the callback."""
 
+    _callback: Optional[Callable[["FSRequest"], Any]] = None  # the instance's until taken
+    _finish_fn: Optional[Callable[[Any], Any]] = None  # the instance's until the outcome is set
+
     def __init__(self, loop: "Loop", callback: Callable[["FSRequest"], Any],
                  start: Callable[[Any, Any, Any], int], finish: Callable[[Any], Any],
                  keep: Tuple[Any, ...] = (), path: Any = None) -> None:
         if loop._closed:
             raise LoopClosedError("the loop is closed")
         self._loop = loop
-        self._callback: Optional[Callable[["FSRequest"], Any]] = callback
-        self._finish_fn: Optional[Callable[[Any], Any]] = finish
+        self._callback = callback
+        self._finish_fn = finish
         self.path: Any = path
         self.result: Any = None
         self.error: Optional[int] = None
@@ -61,8 +66,14 @@ class FSRequest(Request):
         loop._requests.add(self)
 
     def _done(self, status: int) -> None:
-        """On the loop thread: the result (or the error), then the callback."""
-        uvreq = ffi.cast("uv_fs_t *", lib.uvffi_req_uv(self._req))
+        """On the loop thread: the result (or the error), then the callback, exactly once.
+
+        The outcome (``result`` or ``error``) is stored with the finish function's removal
+        in one call of a built-in, and the callback is taken and called in another
+        (:func:`~uvffi._core.once.call_attr_once`), its last step: a KeyboardInterrupt
+        landing anywhere in here leaves either the callback called or :meth:`_salvage`
+        (which C calls next) able to call it."""
+        req = self._req
         finish = self._finish_fn
         # What the request pinned lives until it is cleaned up below: readdir's cleanup
         # reads the uv_dir_t and its dirents array (to free the names libuv allocated),
@@ -71,17 +82,25 @@ class FSRequest(Request):
         # C cleans up again after _done: uv_fs_req_cleanup is idempotent.
         pinned = self._pinned
         self._finish()
-        self._finish_fn = None
         self._loop._requests.discard(self)
-        try:
+        if finish is not None and req is not None:
+            uvreq = ffi.cast("uv_fs_t *", lib.uvffi_req_uv(req))
             if status < 0:
-                self.error = status
-            elif finish is not None:
-                self.result = finish(uvreq)
-        finally:
+                vars(self).update(error=status, _finish_fn=None)
+            else:
+                vars(self).update(result=finish(uvreq), _finish_fn=None)
             lib.uv_fs_req_cleanup(uvreq)
-            del pinned, finish
-        cb = self._callback
-        self._callback = None
-        if cb is not None:
-            cb(self)
+        del pinned, finish
+        call_attr_once(self, "_callback", self)
+
+    def _salvage(self, status: int) -> None:
+        """A signal (or an exception) interrupted :meth:`_done`; C calls this next, maybe
+        more than once. If the callback was not yet taken: the outcome is set if ``_done``
+        had not set it (``error`` is ``status`` if the request failed, else ``UV_EINTR``:
+        the result is no longer read, libuv's cleanup may have freed it), then the callback
+        is called. The callback runs exactly once in all."""
+        self._finish()
+        self._loop._requests.discard(self)
+        if self._finish_fn is not None:
+            vars(self).update(error=status if status < 0 else _UV_EINTR, _finish_fn=None)
+        call_attr_once(self, "_callback", self)

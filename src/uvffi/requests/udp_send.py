@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from .._core import ffi, lib, ref, request_kind
+from .._core.once import call_attr_once_with
 from ..error import UDPError, raise_for
 from .base import Request
 
@@ -23,11 +24,15 @@ class UDPSendRequest(Request):
     resized) until ``callback(handle, error)`` has run, once, with ``error`` None
     or a libuv error code (``UV_ECANCELED`` when the handle was closed first)."""
 
+    _handle: Optional["UDP"] = None  # None once done
+    _callback: Optional[Callable[["UDP", Optional[int]], Any]] = None  # the instance's until taken
+    _args: Any = None  # (handle, error) once done: the callback's arguments
+
     def __init__(self, handle: "UDP", addr: Any, buffers: List[Any],
                  callback: Optional[Callable[["UDP", Optional[int]], Any]]) -> None:
         # addr: a struct sockaddr_storage * (kept until done), or NULL for a connected handle
         self._loop = handle._loop
-        self._handle: Optional["UDP"] = handle
+        self._handle = handle
         self._callback = callback
         bufs = ffi.new("uv_buf_t[]", len(buffers))
         for i, b in enumerate(buffers):
@@ -44,9 +49,20 @@ class UDPSendRequest(Request):
         self._req = out[0]
 
     def _done(self, status: int) -> None:
-        """On the loop thread, once: the datagram was sent, failed, or was cancelled."""
+        """On the loop thread, once: the datagram was sent, failed, or was cancelled.
+        :meth:`_salvage` does the same steps, and completes whatever a signal interrupted."""
         self._finish()
-        handle, callback = self._handle, self._callback
-        self._handle = self._callback = None
-        if callback is not None and handle is not None:
-            callback(handle, status if status < 0 else None)
+        self._salvage(status)
+
+    def _salvage(self, status: int) -> None:
+        """The steps of :meth:`_done`, each idempotent (C calls this after a signal
+        interrupted ``_done``, maybe more than once): the handle is dropped and the
+        callback's arguments stored in one call of a built-in, then the callback is taken
+        and called in another (:func:`~uvffi._core.once.call_attr_once_with`): exactly once."""
+        self._finish()
+        handle = self._handle
+        if handle is not None:
+            vars(self).update(_handle=None, _args=(handle, status if status < 0 else None))
+        args = self._args
+        if args is not None:
+            call_attr_once_with(self, "_callback", args)
