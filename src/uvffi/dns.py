@@ -115,7 +115,9 @@ def _status(status: int) -> Optional[int]:
 class GAIRequest(_DNSRequest):
     """A :func:`getaddrinfo` running in libuv's thread pool (made by getaddrinfo
     with a callback): ``callback(result, errorno)`` when done; ``cancel()`` until
-    a pool thread takes it."""
+    a pool thread takes it. The callback runs exactly once, also when a signal's
+    ``KeyboardInterrupt`` lands in uvffi's completion of the request: then with
+    ``(None, UV_EINTR)`` if the result had not been read yet."""
 
     def __init__(self, loop: Any, callback: Callable[[Any, Optional[int]], Any], node: Any, service: Any,
                  family: int, socktype: int, protocol: int, flags: int) -> None:

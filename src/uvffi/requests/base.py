@@ -7,14 +7,18 @@ For authors of a request kind (the C side is ``_c/req.c``):
   ``lib.uvffi_req_new(lp, kind, ref(self))`` or a kind's own submit function, and
   holds the Python request alive from submission until its done callback has
   run; then C runs the kind's cleanup and frees it.
-- C calls ``self._done(status)`` on the loop thread, once. On CPython C first
-  sets ``_req`` and ``_pinned`` to None itself, so that a KeyboardInterrupt at
-  the first bytecode of ``_done`` cannot leave a pointer to the freed C request.
-  A kind's ``_done`` starts with :meth:`Request._finish` (the same, for PyPy),
-  then reads what it needs and calls the user's callback. A kind whose user
-  callback must survive a signal landing in ``_done`` does its completion in C,
-  as ``_c/work.c`` does for work (and on PyPy calls the callback through
-  :func:`uvffi._core.once.call_once` and overrides :meth:`Request._salvage`); a kind that uses libuv's thread pool calls
+- C calls ``self._done(status)`` on the loop thread, once; if it raised (a signal's
+  KeyboardInterrupt at any of its bytecodes, or the user's callback), C reports the
+  exception and calls ``self._salvage(status)`` until it returns (a bounded number of
+  times: PyPy's done hook, CPython's ``uvffi__req_done`` in ``_c/req.c``). Once the
+  kind's cleanup ran, ``_req`` and ``_pinned`` are dropped for it (CPython: ``req.c``;
+  PyPy: the release hook). A kind's ``_done`` starts with :meth:`Request._finish`, stores
+  what it computes in one call of a built-in (``vars(self).update``) and ends by taking
+  and calling the user's callback in one call of built-ins
+  (:mod:`uvffi._core.once`: ``call_attr_once``, ``call_attr_once_with``); its
+  :meth:`_salvage` completes what an interrupted ``_done`` left, so the user's callback
+  runs exactly once (fs, dns, stream and UDP send requests do; work does its completion
+  in C on CPython, ``_c/work.c``). A kind that uses libuv's thread pool calls
   ``uvffi__pool_ready()`` before its first submission (libuv aborts if it cannot
   create the pool's threads).
 - Objects libuv reads while the request is in flight (write buffers) are kept
@@ -76,11 +80,11 @@ class Request:
         self._finish()
 
     def _salvage(self, status: int) -> None:
-        """PyPy: the done hook's call of :meth:`_done` did not complete (a signal handler
-        raised somewhere before, in or after it, or the user's callback raised), so C calls
-        the hook again, which calls this (maybe more than once: it must be idempotent). Do
-        what ``_done`` has not done yet; the user's callback runs at most once. The default
-        completes a request whose ``_done`` had not begun; a kind whose callback must not be
-        lost later in ``_done`` overrides this (work does, with :mod:`uvffi._core.once`)."""
+        """C's next call after :meth:`_done` raised (a signal handler raised somewhere before,
+        in or after it, or the user's callback raised), on CPython and PyPy; maybe more than
+        once: it must be idempotent. Do what ``_done`` has not done yet; the user's callback
+        runs exactly once. The default completes a request whose ``_done`` had not begun;
+        every kind whose callback must not be lost later in ``_done`` overrides this (work,
+        fs, dns, the stream requests, UDP send: with :mod:`uvffi._core.once`)."""
         if self._req is not None:
             self._done(status)

@@ -31,7 +31,12 @@ class FSRequest(Request):
     functions taking a file descriptor). ``cancel()`` works until a pool thread
     takes the request; closing the loop cancels the requests still queued (their
     callbacks get ``UV_ECANCELED``). Buffers given to the call (``write``'s data)
-    are held until the callback."""
+    are held until the callback.
+
+    The callback runs exactly once, also when a signal's ``KeyboardInterrupt`` lands
+    in uvffi's completion of the request (``run()`` raises it; the callback still runs
+    then, or on the next run): with the result if it had been read, else with
+    ``error`` ``UV_EINTR``."""
 
     _callback: Optional[Callable[["FSRequest"], Any]] = None  # the instance's until taken
     _finish_fn: Optional[Callable[[Any], Any]] = None  # the instance's until the outcome is set

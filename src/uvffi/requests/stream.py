@@ -2,7 +2,9 @@
 :class:`ConnectRequest`, made by the methods of :class:`uvffi.Stream`, :class:`uvffi.TCP`
 and :class:`uvffi.Pipe`. Each calls its callback as ``callback(handle, error)``, once,
 with ``error`` None or libuv's error code (``UV_ECANCELED`` when the handle was closed
-first: before the handle's close callback)."""
+first: before the handle's close callback). Exactly once also when a signal's
+``KeyboardInterrupt`` lands in uvffi's completion of the request: ``run()`` raises it and
+the callback still runs."""
 
 from __future__ import annotations
 
