@@ -361,11 +361,12 @@ class Loop(LoopStorage):
 
     def _release_wakeup(self) -> None:
         """End :meth:`_hold_wakeup`: the wakeup fd it replaced is set back, unless
-        someone set another one since (theirs stays)."""
+        someone set another one since (theirs stays). Repeatable: the hold ends only
+        after the fd is set back, so a KeyboardInterrupt landing in here leaves it
+        for :meth:`close` (which calls this) to end, never our socket installed."""
         prev = self._wakeup_held
         if prev is None:
             return
-        self._wakeup_held = None
         wake = self._wakeup
         try:
             current = signal.set_wakeup_fd(prev, warn_on_full_buffer=False) if prev >= 0 else signal.set_wakeup_fd(-1)
@@ -373,6 +374,7 @@ class Loop(LoopStorage):
                 signal.set_wakeup_fd(current, warn_on_full_buffer=False)
         except (ValueError, OSError):
             pass
+        self._wakeup_held = None
 
     def stop(self) -> None:
         """Stop the loop as soon as possible: :meth:`run` returns after this iteration.

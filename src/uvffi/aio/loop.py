@@ -253,7 +253,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         """Nothing to do: libuv's callbacks have queued their Handles already."""
 
     def run_forever(self) -> None:
-        """Run until :meth:`stop` (asyncio's ``run_forever``). Python's signal wakeup
+        """Run until ``stop()`` (asyncio's ``run_forever``). Python's signal wakeup
         fd is set to the uvffi loop's wakeup socket once for the whole run (on the
         main thread), not around each libuv run of each iteration; the one it
         replaced is set back when the run ends."""
