@@ -33,12 +33,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from .._core import lib
+from .._core.once import call_attr_once_with
 from ..error import raise_for
 
 if TYPE_CHECKING:
     from ..loop import Loop
 
-__all__ = ["Request"]
+__all__ = ["HandleRequest", "Request"]
 
 
 class Request:
@@ -88,3 +89,31 @@ class Request:
         fs, dns, the stream requests, UDP send: with :mod:`uvffi._core.once`)."""
         if self._req is not None:
             self._done(status)
+
+
+class HandleRequest(Request):
+    """A request whose callback is ``callback(handle, error)`` (the stream requests, UDP
+    send): ``error`` None or a libuv error code, and ``handle`` None once done."""
+
+    _handle: Any = None  # None once done
+    _callback: Any = None  # the instance's until taken
+    _args: Any = None  # (handle, error) once done: the callback's arguments
+
+    def _done(self, status: int) -> None:
+        """On the loop thread, once: call ``callback(handle, error)``; :meth:`_salvage` does
+        the same steps, and completes whatever a signal interrupted here."""
+        self._finish()
+        self._salvage(status)
+
+    def _salvage(self, status: int) -> None:
+        """The steps of :meth:`_done`, each idempotent (C calls this after a signal
+        interrupted ``_done``, maybe more than once): ``handle`` becomes None and the
+        callback's arguments are stored in one call of a built-in, then the callback is taken
+        and called in another (:func:`~uvffi._core.once.call_attr_once_with`): exactly once."""
+        self._finish()
+        handle = self._handle
+        if handle is not None:
+            vars(self).update(_handle=None, _args=(handle, status if status < 0 else None))
+        args = self._args
+        if args is not None:
+            call_attr_once_with(self, "_callback", args)

@@ -11,18 +11,16 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional
 
 from .._core import set_hook
-from .._core.once import call_attr_once_with
-from .base import Request
+from .base import HandleRequest
 
 __all__ = ["StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest"]
 
 
-class StreamRequest(Request):
+class StreamRequest(HandleRequest):
     """A request on a stream whose callback is ``callback(handle, error)``."""
 
     _handle: Any = None  # None once the callback has run
     _callback: Optional[Callable[[Any, Optional[int]], Any]] = None  # the instance's until taken
-    _args: Any = None  # (handle, error) once done: the callback's arguments
 
     def __init__(self, handle: Any, callback: Optional[Callable[[Any, Optional[int]], Any]],
                  pinned: Optional[List[Any]] = None) -> None:
@@ -35,25 +33,6 @@ class StreamRequest(Request):
     def handle(self) -> Any:
         """The stream the request is for."""
         return self._handle
-
-    def _done(self, status: int) -> None:
-        """On the loop thread, once: call ``callback(handle, error)``; :meth:`_salvage` does
-        the same steps, and completes whatever a signal interrupted here."""
-        self._finish()
-        self._salvage(status)
-
-    def _salvage(self, status: int) -> None:
-        """The steps of :meth:`_done`, each idempotent (C calls this after a signal
-        interrupted ``_done``, maybe more than once): ``handle`` becomes None and the
-        callback's arguments are stored in one call of a built-in, then the callback is taken
-        and called in another (:func:`~uvffi._core.once.call_attr_once_with`): exactly once."""
-        self._finish()
-        handle = self._handle
-        if handle is not None:
-            vars(self).update(_handle=None, _args=(handle, status if status < 0 else None))
-        args = self._args
-        if args is not None:
-            call_attr_once_with(self, "_callback", args)
 
 
 class WriteRequest(StreamRequest):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from .._core import ffi, lib, ref, request_kind
-from .._core.once import call_attr_once_with
 from ..error import UDPError, raise_for
-from .base import Request
+from .base import HandleRequest
 
 if TYPE_CHECKING:
     from ..handles.udp import UDP
@@ -17,7 +16,7 @@ __all__ = ["UDPSendRequest"]
 _KIND = request_kind("udp_send")
 
 
-class UDPSendRequest(Request):
+class UDPSendRequest(HandleRequest):
     """One datagram in flight, made by :meth:`uvffi.UDP.send`.
 
     The buffers it sends are pinned (kept alive, and a ``bytearray`` cannot be
@@ -26,7 +25,6 @@ class UDPSendRequest(Request):
 
     _handle: Optional["UDP"] = None  # None once done
     _callback: Optional[Callable[["UDP", Optional[int]], Any]] = None  # the instance's until taken
-    _args: Any = None  # (handle, error) once done: the callback's arguments
 
     def __init__(self, handle: "UDP", addr: Any, buffers: List[Any],
                  callback: Optional[Callable[["UDP", Optional[int]], Any]]) -> None:
@@ -47,22 +45,3 @@ class UDPSendRequest(Request):
             self._handle = self._callback = None
             raise_for(err, UDPError)
         self._req = out[0]
-
-    def _done(self, status: int) -> None:
-        """On the loop thread, once: the datagram was sent, failed, or was cancelled.
-        :meth:`_salvage` does the same steps, and completes whatever a signal interrupted."""
-        self._finish()
-        self._salvage(status)
-
-    def _salvage(self, status: int) -> None:
-        """The steps of :meth:`_done`, each idempotent (C calls this after a signal
-        interrupted ``_done``, maybe more than once): the handle is dropped and the
-        callback's arguments stored in one call of a built-in, then the callback is taken
-        and called in another (:func:`~uvffi._core.once.call_attr_once_with`): exactly once."""
-        self._finish()
-        handle = self._handle
-        if handle is not None:
-            vars(self).update(_handle=None, _args=(handle, status if status < 0 else None))
-        args = self._args
-        if args is not None:
-            call_attr_once_with(self, "_callback", args)
