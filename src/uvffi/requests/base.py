@@ -39,7 +39,7 @@ from ..error import raise_for
 if TYPE_CHECKING:
     from ..loop import Loop
 
-__all__ = ["HandleRequest", "Request"]
+__all__ = ["Request"]
 
 
 class Request:
@@ -91,7 +91,7 @@ class Request:
             self._done(status)
 
 
-class HandleRequest(Request):
+class _HandleRequest(Request):
     """A request whose callback is ``callback(handle, error)`` (the stream requests, UDP
     send): ``error`` None or a libuv error code, and ``handle`` None once done."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any, Callable, List, Optional
 
 from .._core import set_hook
-from .base import HandleRequest
+from .base import _HandleRequest
 
 __all__ = ["StreamRequest", "WriteRequest", "ShutdownRequest", "ConnectRequest"]
 
 
-class StreamRequest(HandleRequest):
+class StreamRequest(_HandleRequest):
     """A request on a stream whose callback is ``callback(handle, error)``."""
 
     _handle: Any = None  # None once the callback has run

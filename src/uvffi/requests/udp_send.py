@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from .._core import ffi, lib, ref, request_kind
 from ..error import UDPError, raise_for
-from .base import HandleRequest
+from .base import _HandleRequest
 
 if TYPE_CHECKING:
     from ..handles.udp import UDP
@@ -16,7 +16,7 @@ __all__ = ["UDPSendRequest"]
 _KIND = request_kind("udp_send")
 
 
-class UDPSendRequest(HandleRequest):
+class UDPSendRequest(_HandleRequest):
     """One datagram in flight, made by :meth:`uvffi.UDP.send`.
 
     The buffers it sends are pinned (kept alive, and a ``bytearray`` cannot be
