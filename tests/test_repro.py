@@ -474,6 +474,60 @@ def test_a_loop_reachable_from_outside_keeps_its_dropped_active_handle():
     loop.close()
 
 
+# -- D10: loop.handles from several threads, and under Ctrl-C ------------------------
+
+def test_loop_handles_read_from_four_threads_is_serialised():
+    # PyPy's walk was not serialised: four readers of a loop no thread runs spun for
+    # ever inside uv_walk, or crashed, or counted wrong.
+    proc = run_child("""
+        import threading, time, uvffi
+        loop = uvffi.Loop()
+        hs = [uvffi.Timer(loop) for _ in range(10)]
+        counts = set()
+        stop = time.monotonic() + 1.0
+        def reader():
+            while time.monotonic() < stop:
+                counts.add(len(loop.handles))
+        ths = [threading.Thread(target=reader) for _ in range(4)]
+        for t in ths: t.start()
+        for t in ths: t.join()
+        print(sorted(counts))
+    """, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["[10]"]
+
+
+def test_loop_handles_under_a_signal_storm_is_whole_or_raises():
+    # An interrupt during the walk raises from loop.handles itself: an answer that comes
+    # back lists every handle, and no interrupt is left behind for a later run().
+    proc = run_child("""
+        import signal, uvffi
+        armed = [False]
+        def on_alarm(s, f):
+            if armed[0]:  # one interrupt per try, never in its except clause
+                armed[0] = False
+                raise KeyboardInterrupt
+        signal.signal(signal.SIGALRM, on_alarm)
+        loop = uvffi.Loop()
+        hs = [uvffi.Timer(loop) for _ in range(200)]
+        sizes, interrupted = set(), 0
+        signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+        for i in range(3000):
+            try:
+                armed[0] = True
+                n = len(loop.handles)
+                armed[0] = False
+                sizes.add(n)
+            except KeyboardInterrupt:
+                interrupted += 1
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        loop.run()  # nothing routed to the loop during a walk is raised here
+        print(sorted(sizes), interrupted > 0)
+    """, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["[200]", "True"]
+
+
 # -- D9: interpreter exit ---------------------------------------------------------------
 
 def test_exit_does_not_wait_for_running_pool_work_and_keeps_the_status():

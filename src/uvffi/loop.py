@@ -42,6 +42,7 @@ if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
     import __pypy__
 
     from ._core.pypy import defer_signals as _defer_signals
+    from ._core.pypy import object_of as _object_of
     from ._core.pypy import undefer_signals as _undefer_signals
 
     _add_memory_pressure = __pypy__.add_memory_pressure
@@ -200,13 +201,32 @@ class Loop(LoopStorage):
     @property
     def handles(self) -> List["Handle"]:
         """Every open handle uvffi created on this loop."""
-        out: List["Handle"] = []
-        keep = ffi.new_handle(out) if PYPY else None
-        err = lib.uvffi_loop_walk(self._live_lp(), int(ffi.cast("uintptr_t", keep)) if PYPY else id(out))
-        if err:
-            raise_for(err)
+        out: List["Handle"]
+        if PYPY:
+            out = self._walk_pypy()
+        else:
+            out = []
+            n = ffi.new("size_t *", 0)
+            err = lib.uvffi_loop_walk(self._live_lp(), id(out), ffi.NULL, n)
+            if err:
+                raise_for(err)
         # uvffi.scheduler's own timers and check/idle handles are not the user's.
         return [h for h in out if not getattr(h, "_uvffi_internal", False)]
+
+    def _walk_pypy(self) -> List["Handle"]:
+        """PyPy's walk: C reports the live handles' addresses with no call into Python
+        (a Ctrl-C cannot drop one from the answer), then their objects are found here."""
+        cap = 64
+        while True:
+            addrs = ffi.new("uintptr_t[]", cap)
+            n = ffi.new("size_t *", cap)
+            err = lib.uvffi_loop_walk(self._live_lp(), 0, addrs, n)
+            if err:
+                raise_for(err)
+            if n[0] <= cap:  # else handles were made between the two walks: again
+                found = [_object_of(h) for h in addrs[0 : n[0]]]
+                return [h for h in found if h is not None]
+            cap = n[0]
 
     @property
     def pointer(self) -> Any:

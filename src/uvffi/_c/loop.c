@@ -22,7 +22,7 @@ int uvffi_loop_is_closing(uvffi_loop_t *lp);
 int uvffi_loop_running(uvffi_loop_t *lp);
 void uvffi_loop_close_handles(uvffi_loop_t *lp, int internal);
 int uvffi_loop_free(uvffi_loop_t *lp);
-int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list);
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list, uintptr_t *addrs, size_t *n);
 int uvffi_loop_stop(uvffi_loop_t *lp);
 int uvffi_loop_update_time(uvffi_loop_t *lp);
 int uvffi_loop_configure(uvffi_loop_t *lp, int option, int value);
@@ -579,33 +579,50 @@ int uvffi_loop_free(uvffi_loop_t *lp)
     return 0;
 }
 
+struct uvffi__walk {
+    uvffi_loop_t *lp;
+    uintptr_t list;   /* CPython: the list to append to */
+    uintptr_t *addrs; /* PyPy: where the handles' addresses go, *n of them at most */
+    size_t cap, found;
+};
+
 static void uvffi__walk_cb(uv_handle_t *handle, void *arg)
 {
-    uintptr_t list = ((uintptr_t *)arg)[0];
-    uvffi_handle_t *h = uvffi__ours((uvffi_loop_t *)((uintptr_t *)arg)[1], handle);
+    struct uvffi__walk *w = arg;
+    uvffi_handle_t *h = uvffi__ours(w->lp, handle);
     if (h == NULL || h->self == 0)
         return;
 #if UVFFI_PYPY
-    _uvffi_py_walk(list, h->self, (uintptr_t)h);
+    if (w->found < w->cap)
+        w->addrs[w->found] = (uintptr_t)h;
 #else
-    PyList_Append((PyObject *)list, (PyObject *)h->self);
+    PyList_Append((PyObject *)w->list, (PyObject *)h->self);
 #endif
+    w->found++;
 }
 
-/* Append every live uvffi handle's Python object to `list`. Walking the handle
- * queue while the loop runs in another thread could follow a freed handle:
- * refused with UVFFI_EWRONGTHREAD. Serialised like every other entry point. */
-int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list)
+/* Every live uvffi handle of the loop. CPython: their Python objects are appended to
+ * `list`. PyPy: the handles' addresses go to `addrs` (at most *n; *n becomes the count
+ * found, so a caller with too small an array asks again) and Python finds their objects,
+ * with no call into Python during the walk: a Ctrl-C there can drop no handle from the
+ * answer, it raises from the caller's own code. Walking the handle queue while the loop
+ * runs in another thread could follow a freed handle: refused with UVFFI_EWRONGTHREAD.
+ * Serialised like every other entry point. */
+int uvffi_loop_walk(uvffi_loop_t *lp, uintptr_t list, uintptr_t *addrs, size_t *n)
 {
-    uintptr_t arg[2];
+    struct uvffi__walk w;
     int err = 0;
     SERIAL_ENTER()
     if (uvffi__wrong_thread(lp)) {
         err = UVFFI_EWRONGTHREAD;
     } else {
-        arg[0] = list;
-        arg[1] = (uintptr_t)lp;
-        uv_walk(lp->loop, uvffi__walk_cb, arg);
+        w.lp = lp;
+        w.list = list;
+        w.addrs = addrs;
+        w.cap = *n;
+        w.found = 0;
+        uv_walk(lp->loop, uvffi__walk_cb, &w);
+        *n = w.found;
     }
     SERIAL_LEAVE()
     return err;

@@ -17,7 +17,6 @@ extern "Python" int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 extern "Python" void _uvffi_py_work(uintptr_t self);
 extern "Python" int _uvffi_py_done(uintptr_t self, int status, int attempt);
 extern "Python" void _uvffi_py_signals(uintptr_t pyloop);
-extern "Python" void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 extern "Python" void _uvffi_py_ticks(uintptr_t pyloop);
 extern "Python" void _uvffi_py_threadsafe(uintptr_t pyloop);
 extern "Python" void _uvffi_py_signals_on(void);
@@ -35,7 +34,6 @@ static int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 static void _uvffi_py_work(uintptr_t self);
 static int _uvffi_py_done(uintptr_t self, int status, int attempt);
 static void _uvffi_py_signals(uintptr_t pyloop);
-static void _uvffi_py_walk(uintptr_t list, uintptr_t self, uintptr_t h);
 static void _uvffi_py_ticks(uintptr_t pyloop);
 static void _uvffi_py_threadsafe(uintptr_t pyloop);
 static void _uvffi_py_signals_on(void);   /* built-ins: see uvffi_run_signals (loop.c) */

@@ -100,7 +100,7 @@ def bind_handle(obj: Any, ptr: Any) -> None:
     lib.uvffi_handle_bound(ptr)
 
 
-def _object_of(h: int) -> Any:
+def object_of(h: int) -> Any:
     """The live object of C handle ``h`` (an address), or None."""
     r = _live.get(h)
     obj = r() if r is not None else None
@@ -114,7 +114,7 @@ def _keep_handle(loop: Any, value: int, h: int) -> None:
     if not h:
         _keep(loop, value, _resolve(value))
         return
-    obj = _object_of(h)
+    obj = object_of(h)
     if obj is None:
         _disown(_cast("uvffi_handle_t *", h))
     else:
@@ -250,14 +250,6 @@ def _uvffi_py_signals(pyloop: int) -> None:
         _run_signal_handlers()
     except BaseException as exc:  # noqa: BLE001
         _route(_resolve(pyloop), exc)
-
-
-@ffi.def_extern(onerror=_onerror)
-def _uvffi_py_walk(list_: int, self: int, h: int) -> None:
-    """uv_walk met a uvffi handle: append its object to the list, if it is alive."""
-    obj = _object_of(h)
-    if obj is not None:
-        _resolve(list_).append(obj)
 
 
 def _loop_hook(name: str, pyloop: int) -> None:
