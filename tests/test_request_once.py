@@ -8,6 +8,7 @@ Each test injects one KeyboardInterrupt, as a signal handler raising at that byt
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any, Callable, List
 
 import pytest
@@ -17,7 +18,7 @@ from uvffi import dns, errno
 from uvffi import fs as uvfs
 from uvffi.requests import fs as fs_req
 from uvffi.requests.base import Request
-from uvffi.requests.stream import WriteRequest
+from uvffi.requests.stream import ConnectRequest, ShutdownRequest, WriteRequest
 from uvffi.requests.udp_send import UDPSendRequest
 
 
@@ -153,6 +154,23 @@ def test_getaddrinfo_callback_gets_the_result_when_interrupted_just_before_the_c
     assert len(got) == 1 and got[0][1] is None and got[0][0][0].sockaddr[:2] == ("127.0.0.1", 80)
 
 
+def test_getnameinfo_callback_survives_an_interrupt_after_finish(loop, monkeypatch):
+    got: List[Any] = []
+    interrupt_finish_of(monkeypatch, dns.GNIRequest)
+    dns.getnameinfo(loop, ("127.0.0.1", 80), callback=lambda res, err: got.append((res, err)))
+    run_interrupted(loop)
+    assert got == [(None, errno.UV_EINTR)]
+
+
+def test_getnameinfo_callback_gets_the_result_when_interrupted_just_before_the_call(loop, monkeypatch):
+    got: List[Any] = []
+    interrupt_before(monkeypatch, dns, "call_attr_once_with")
+    dns.getnameinfo(loop, ("127.0.0.1", 80), socket.NI_NUMERICHOST | socket.NI_NUMERICSERV,
+                    callback=lambda res, err: got.append((res, err)))
+    run_interrupted(loop)
+    assert got == [(("127.0.0.1", "80"), None)]
+
+
 # -- a stream write ---------------------------------------------------------------------
 
 def pipe_pair(loop: uvffi.Loop):
@@ -176,6 +194,38 @@ def test_stream_write_callback_survives_an_interrupt_after_finish(loop, monkeypa
     req = a.write(b"data", written)
     run_interrupted(loop)
     assert got == [(a, None)] and req.handle is None and not req.pending
+
+
+def test_stream_shutdown_callback_survives_an_interrupt_after_finish(loop, monkeypatch):
+    a, b = pipe_pair(loop)
+    got: List[Any] = []
+
+    def shut(handle, error):
+        got.append((handle, error))
+        a.close()
+        b.close()
+
+    interrupt_finish_of(monkeypatch, ShutdownRequest)
+    a.shutdown(shut)
+    run_interrupted(loop)
+    assert got == [(a, None)]
+
+
+def test_tcp_connect_callback_survives_an_interrupt_after_finish(loop, monkeypatch):
+    server, client = uvffi.TCP(loop), uvffi.TCP(loop)
+    server.bind(("127.0.0.1", 0))
+    server.listen(lambda h, err: None)
+    got: List[Any] = []
+
+    def connected(handle, error):
+        got.append((handle, error))
+        client.close()
+        server.close()
+
+    interrupt_finish_of(monkeypatch, ConnectRequest)
+    client.connect(server.getsockname(), connected)
+    run_interrupted(loop)
+    assert got == [(client, None)]
 
 
 # -- a UDP send -------------------------------------------------------------------------
