@@ -4,6 +4,7 @@ TCP, UDP and Unix sockets."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import tempfile
@@ -364,6 +365,129 @@ def test_sock_sendfile_sends_a_file(aloop: uvffi.aio.Loop, pair: Any) -> None:
         sent, received = aloop.run_until_complete(main())
     assert sent == len(payload)
     assert received == payload
+
+
+def _sendfile_run(aloop: uvffi.aio.Loop, a: socket.socket, b: socket.socket, f: Any, size: int,
+                  **kwargs: Any) -> Tuple[int, bytes]:
+    """``sock_sendfile(a, f, **kwargs)`` with ``b`` read until ``size`` bytes came."""
+    async def main() -> Tuple[int, bytes]:
+        received = bytearray()
+
+        async def reader() -> None:
+            while len(received) < size:
+                chunk = await aloop.sock_recv(b, 65536)
+                if not chunk:
+                    break
+                received.extend(chunk)
+
+        task = asyncio.ensure_future(reader())
+        sent = await aloop.sock_sendfile(a, f, **kwargs)
+        await task
+        return sent, bytes(received)
+
+    return aloop.run_until_complete(main())
+
+
+def _no_fallback(*args: Any) -> Any:
+    raise AssertionError("the fallback ran")
+
+
+def test_sock_sendfile_of_a_regular_file_uses_os_sendfile(aloop: uvffi.aio.Loop, pair: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = pair
+    calls: List[int] = []
+    real = os.sendfile
+
+    def counting(*args: Any) -> int:
+        calls.append(args[3])
+        return real(*args)
+
+    monkeypatch.setattr(os, "sendfile", counting)
+    monkeypatch.setattr(aloop, "_sock_sendfile_fallback", _no_fallback)
+    payload = os.urandom(1_000_000)
+    with tempfile.TemporaryFile() as f:
+        f.write(payload)
+        f.seek(0)
+        sent, received = _sendfile_run(aloop, a, b, f, len(payload), fallback=False)
+        assert f.tell() == len(payload)
+    assert (sent, received) == (len(payload), payload)
+    assert len(calls) > 1  # a socketpair's buffer takes less than 1 MB: it waited to write
+
+
+def test_sock_sendfile_sends_count_bytes_from_offset_and_leaves_the_position_after(
+        aloop: uvffi.aio.Loop, pair: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = pair
+    monkeypatch.setattr(aloop, "_sock_sendfile_fallback", _no_fallback)
+    payload = os.urandom(200_000)
+    with tempfile.TemporaryFile() as f:
+        f.write(payload)
+        f.flush()
+        sent, received = _sendfile_run(aloop, a, b, f, 50_000, offset=1000, count=50_000, fallback=False)
+        assert f.tell() == 51_000
+    assert (sent, received) == (50_000, payload[1000:51_000])
+
+
+def test_sock_sendfile_with_a_count_past_the_end_sends_the_rest(aloop: uvffi.aio.Loop, pair: Any) -> None:
+    a, b = pair
+    with tempfile.TemporaryFile() as f:
+        f.write(b"0123456789")
+        f.flush()
+        sent, received = _sendfile_run(aloop, a, b, f, 4, offset=6, count=100, fallback=False)
+    assert (sent, received) == (4, b"6789")
+
+
+def test_sock_sendfile_of_an_empty_file_sends_nothing(aloop: uvffi.aio.Loop, pair: Any) -> None:
+    a, b = pair
+    with tempfile.TemporaryFile() as f:
+        assert aloop.run_until_complete(aloop.sock_sendfile(a, f, fallback=False)) == 0
+
+
+def test_sock_sendfile_of_a_file_with_no_fd_needs_the_fallback(aloop: uvffi.aio.Loop, pair: Any) -> None:
+    import io
+    a, b = pair
+    with pytest.raises(asyncio.SendfileNotAvailableError):
+        aloop.run_until_complete(aloop.sock_sendfile(a, io.BytesIO(b"data"), fallback=False))
+    sent, received = _sendfile_run(aloop, a, b, io.BytesIO(b"data"), 4)
+    assert (sent, received) == (4, b"data")
+
+
+def test_sock_sendfile_to_a_peer_that_goes_away_raises_and_keeps_the_position(
+        aloop: uvffi.aio.Loop, pair: Any) -> None:
+    a, b = pair
+    with tempfile.TemporaryFile() as f:
+        f.write(os.urandom(8_000_000))
+        f.seek(0)
+
+        async def main() -> None:
+            await aloop.sock_recv(b, 1)  # the first bytes are out
+            b.close()
+
+        task = aloop.create_task(main())
+        with pytest.raises(OSError) as info:
+            aloop.run_until_complete(aloop.sock_sendfile(a, f, fallback=False))
+        aloop.run_until_complete(task)
+        assert info.value.errno in (errno.EPIPE, errno.ECONNRESET)
+        assert 0 < f.tell() < 8_000_000
+    assert not aloop.remove_writer(a)
+
+
+def test_a_cancelled_sock_sendfile_removes_its_writer_and_keeps_the_position(
+        aloop: uvffi.aio.Loop, pair: Any) -> None:
+    a, b = pair
+    with tempfile.TemporaryFile() as f:
+        f.write(os.urandom(8_000_000))
+        f.seek(0)
+
+        async def main() -> None:
+            task = aloop.create_task(aloop.sock_sendfile(a, f, fallback=False))
+            await aloop.sock_recv(b, 1)  # started, and waiting for the peer to read
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        aloop.run_until_complete(main())
+        assert 0 < f.tell() < 8_000_000
+    assert not aloop.remove_writer(a)
 
 
 # -- UDP -------------------------------------------------------------------------

@@ -6,12 +6,18 @@ reader (or writer) callback of the socket's fd (:meth:`Loop.add_reader`, a
 is done (also when the awaiting task is cancelled). As in asyncio: the socket must be
 non-blocking (checked, with ``ValueError``, in debug mode), an ``ssl.SSLSocket`` is
 refused with ``TypeError``, an fd owned by a transport with ``RuntimeError``.
+``sock_sendfile`` sends with ``os.sendfile`` (zero copy) where the file allows it, and falls
+back to reads and sends as asyncio's loop does where it does not.
 """
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import socket
-from typing import TYPE_CHECKING, Any, Callable, List, Tuple
+from asyncio import SendfileNotAvailableError
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 try:
     import ssl as _ssl
@@ -70,6 +76,13 @@ def _recvfrom_into(sock: socket.socket, buf: Any, nbytes: int) -> Tuple[int, Any
 
 def _sendto(sock: socket.socket, data: Any, address: Any) -> int:
     return sock.sendto(data, 0, address)
+
+
+def _sendfile(sock: socket.socket, fileno: int, offset: int, count: int) -> int:
+    return os.sendfile(sock.fileno(), fileno, offset, count)
+
+
+_SENDFILE_BLOCK = 0x7FFF_F000  # Linux's most per sendfile(2) call
 
 
 def _accept_nonblocking(sock: socket.socket) -> Tuple[socket.socket, Any]:
@@ -222,3 +235,41 @@ class _SockMethods:
         except _RETRY:
             pass
         return await self._sock_wait(sock, False, _accept_nonblocking, (sock,))
+
+    async def _sock_sendfile_native(self, sock: socket.socket, file: Any, offset: int,
+                                    count: Optional[int]) -> int:
+        """``sock_sendfile``'s zero-copy path: ``os.sendfile`` from ``file`` to ``sock``, one
+        call per writable event. ``SendfileNotAvailableError`` (asyncio then falls back to
+        reads and sends, unless ``fallback=False``) for a file with no fd, or a failure before
+        the first byte (a file that is no regular file). The file position ends after the
+        bytes sent, also when it fails or is cancelled part way."""
+        if not hasattr(os, "sendfile"):
+            raise SendfileNotAvailableError("os.sendfile() is not available")
+        try:
+            fileno = file.fileno()
+            fsize = os.fstat(fileno).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            raise SendfileNotAvailableError("not a regular file") from None
+        end = offset + count if count else max(fsize, offset)
+        pos = offset
+        try:
+            while pos < end:
+                block = min(end - pos, _SENDFILE_BLOCK)
+                try:
+                    try:
+                        n = _sendfile(sock, fileno, pos, block)
+                    except _RETRY:
+                        n = await self._sock_wait(sock, True, _sendfile, (sock, fileno, pos, block))
+                except OSError as exc:
+                    if pos == offset:
+                        raise SendfileNotAvailableError("os.sendfile call failed") from exc
+                    if exc.errno == errno.ENOTCONN and type(exc) is not ConnectionError:
+                        raise ConnectionError(errno.ENOTCONN, "socket is not connected") from exc
+                    raise
+                if n == 0:
+                    break  # the end of the file
+                pos += n
+            return pos - offset
+        finally:
+            if pos > offset:
+                os.lseek(fileno, pos, os.SEEK_SET)
