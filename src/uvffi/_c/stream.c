@@ -3,17 +3,18 @@
  * loop's buffer, listen/accept, and the write, shutdown and connect requests.
  * handles/stream.py is the Python side; tcp.c, pipe.c and tty.c add the kinds.
  *
- * Reads, CPython: libuv reads straight into the `bytes` the callback gets, with
- * no copy. The alloc callback hands libuv the storage of a fresh bytes object of
- * at most UVFFI_READ_ZC_MAX bytes; the read callback shrinks it to what was read
+ * Reads, CPython: after a read of more than UVFFI_READ_ZC_MIN bytes and less
+ * than UVFFI_READ_ZC_MAX, libuv reads straight into the `bytes` the callback gets,
+ * with no copy: the alloc callback hands libuv the storage of a fresh bytes object
+ * of at most UVFFI_READ_ZC_MAX bytes, the read callback shrinks it to what was read
  * and passes it on, or drops it when nothing was (EAGAIN, EOF, an error). libuv
  * calls the read callback once for every buffer the alloc callback gave, whatever
- * happens, so each one is handed on or dropped exactly once. A stream whose reads
- * fill that (and that asked for more per read) is in bulk: it reads its whole
- * read size into the loop's buffer and the bytes are copied out, as on PyPy,
- * until a read is small again (see uvffi__alloc_cb for why).
+ * happens, so each one is handed on or dropped exactly once. After a smaller read,
+ * or one that filled that (while the stream asked for more per read), the next
+ * one goes into the loop's buffer and is copied out, as on PyPy (see
+ * uvffi__alloc_cb for why).
  *
- * Reads, PyPy (and CPython in bulk): libuv's alloc callback is served from one
+ * Reads, PyPy (and CPython's copied ones): libuv's alloc callback is served from one
  * buffer per loop, grown to the largest read size a stream asked for, and the
  * bytes are copied out before any Python code runs (CPython builds the bytes in
  * the read callback; PyPy gets (nread, address) through uvffi__emit and its
@@ -66,6 +67,12 @@ int uv_pipe(int fds[2], int read_flags, int write_flags);
  * nothing). */
 #define UVFFI_READ_ZC_MAX (65536 + 64)
 #endif
+#ifndef UVFFI_READ_ZC_MIN
+/* CPython: reads of at most this many bytes are copied, and so is the read after
+ * one. Copying a small read costs less than a fresh 64 KiB block and its shrinking
+ * (measured here, in C: about even at 1-2 KiB, the copy dearer from 4 KiB up). */
+#define UVFFI_READ_ZC_MIN 2048
+#endif
 
 static const uvffi_rkind_t uvffi__rkind_write = {"write", UV_WRITE, NULL};
 static const uvffi_rkind_t uvffi__rkind_shutdown = {"shutdown", UV_SHUTDOWN, NULL};
@@ -78,7 +85,7 @@ static PyTypeObject uvffi__StreamOps; /* the kinds of tcp.c, pipe.c and tty.c pu
 /* Every stream kind's own state. */
 typedef struct {
     size_t read_size;   /* bytes per read callback at most */
-    int bulk;           /* CPython: reads fill UVFFI_READ_ZC_MAX: read into the loop's buffer */
+    int zero_copy;      /* CPython: the next read goes into a fresh bytes (see uvffi__alloc_cb) */
     /* shutdown() while the stream connects with no write queued: libuv would take it
      * and never run it (its connect completion drains only a non-empty write queue,
      * so the loop hangs with the request pending). uvffi holds it here instead and
@@ -142,7 +149,7 @@ static int uvffi__stream_pollable(uv_loop_t *loop, int fd)
 /* ---- reading ------------------------------------------------------------ */
 
 /* The loop's read buffer, grown to `want` bytes: libuv's buffer for the reads
- * whose bytes are copied out (PyPy's, CPython's in bulk). NULL when out of memory:
+ * whose bytes are copied out (PyPy's, CPython's small or bulk ones). NULL when out of memory:
  * libuv then reports UV_ENOBUFS to the read callback. */
 static void uvffi__loop_rbuf(uvffi_loop_t *lp, size_t want, uv_buf_t *buf)
 {
@@ -188,12 +195,13 @@ static void uvffi__read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* The bytes object whose storage the alloc callback handed out as `base`. */
 #define UVFFI_READ_BYTES(base) ((PyObject *)((char *)(base) - offsetof(PyBytesObject, ob_sval)))
 
-/* A fresh bytes object's storage (at most UVFFI_READ_ZC_MAX), or the loop's buffer
- * for a stream in bulk. Why not always the whole read size into a fresh bytes:
- * see UVFFI_READ_ZC_MAX. Why not always at most that: a stream that moves data in
- * bulk then takes four times the reads and callbacks, which cost more than the
- * copy (measured: the process's CPU time per MiB of a one-way stream, 64 KiB reads
- * without the copy 1.4x that of 256 KiB reads with it). */
+/* A fresh bytes object's storage (at most UVFFI_READ_ZC_MAX) when the last read
+ * was of a size worth it, the loop's buffer otherwise. Why not always the whole
+ * read size into a fresh bytes: see UVFFI_READ_ZC_MAX. Why not always at most
+ * that: a stream that moves data in bulk then takes four times the reads and
+ * callbacks, which cost more than the copy (measured: the process's CPU time per
+ * MiB of a one-way stream, 64 KiB reads without the copy 1.4x that of 256 KiB
+ * reads with it). Why not for small reads: see UVFFI_READ_ZC_MIN. */
 static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
     uvffi_handle_t *h = UVFFI_OF(handle);
@@ -201,13 +209,12 @@ static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf
     size_t want = uvffi__read_size(h);
     PyObject *b;
     (void)suggested;
-    if (want > UVFFI_READ_ZC_MAX) {
-        if (UVFFI_STREAM_STATE(h)->bulk) {
-            uvffi__loop_rbuf(lp, want, buf);
-            return;
-        }
-        want = UVFFI_READ_ZC_MAX;
+    if (!UVFFI_STREAM_STATE(h)->zero_copy) {
+        uvffi__loop_rbuf(lp, want, buf);
+        return;
     }
+    if (want > UVFFI_READ_ZC_MAX)
+        want = UVFFI_READ_ZC_MAX;
     {
         GIL_ENTER(lp)
         b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)want);
@@ -240,8 +247,12 @@ static void uvffi__read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0) {  /* EAGAIN: nothing read */
         Py_DECREF(b);
     } else if (nread > 0) {
-        /* In bulk while reads fill the zero-copy size; out again after a small one. */
-        UVFFI_STREAM_STATE(h)->bulk = copied ? (size_t)nread > UVFFI_READ_ZC_MAX : (size_t)nread == buf->len;
+        /* Without a copy next time after a read of a middling size: more than the
+         * smallest worth it, and less than a full zero-copy buffer (unless the
+         * stream asks for no more than that per read). */
+        UVFFI_STREAM_STATE(h)->zero_copy =
+            (size_t)nread > UVFFI_READ_ZC_MIN &&
+            ((size_t)nread < UVFFI_READ_ZC_MAX || uvffi__read_size(h) <= UVFFI_READ_ZC_MAX);
         if (copied) {
             b = PyBytes_FromStringAndSize(buf->base, nread);
         } else if ((size_t)nread < buf->len) {
