@@ -17,7 +17,9 @@ stat (a synchronous ``fs.stat``), os_stat (``os.stat``, whatever the module: the
 stat_async (``fs.stat`` with a callback, one after the other: the thread pool's hop included),
 spawn (the benchmark's process_spawn: the parent's instructions only, callgrind does not follow
 the child, and the kernel's fork and exec are not instructions it counts) and read (one 1 MiB
-asynchronous ``fs.read`` of the benchmark's fs_read, buffers reused).
+asynchronous ``fs.read`` of the benchmark's fs_read, buffers reused); tcp_echo_1k, tcp_echo_64k,
+unix_echo_1k, udp_pingpong and stream_oneway are the benchmark's I/O rows (per round trip, per
+MiB), with ``--module asyncio``, ``uvloop`` or ``uvffi.aio`` their asyncio code on that loop.
 The aio rows of the benchmark (``aio_call_soon_chain``, ``aio_tcp_echo_1k``, ...: any name in
 ``uvffi.bench.aio_rows.WORKLOADS``) run on the event loop of ``--module``'s ``new_event_loop``:
 ``--module uvffi.aio``, ``asyncio`` or ``uvloop`` (PYTHONPATH=src: uvffi.bench must import).
@@ -45,7 +47,9 @@ WORKLOADS = {"check": 50_000, "idle": 50_000, "timer": 5_000, "work": 2_000, "no
              "aio_call_soon_chain": 20_000, "aio_call_later": 5_000, "aio_sock_echo": 1_000,
              "aio_tcp_echo_1k": 2_000, "aio_tcp_echo_64k": 500, "aio_unix_echo_1k": 2_000,
              "aio_udp_pingpong": 2_000, "aio_stream_echo_1k": 1_000, "aio_stream_echo_64k": 300,
-             "stat": 5_000, "os_stat": 5_000, "stat_async": 2_000, "spawn": 100, "read": 32}
+             "stat": 5_000, "os_stat": 5_000, "stat_async": 2_000, "spawn": 100, "read": 32,
+             "tcp_echo_1k": 2_000, "tcp_echo_64k": 500, "unix_echo_1k": 2_000, "udp_pingpong": 2_000,
+             "stream_oneway": 64}
 
 CHILD = r'''
 import gc, importlib, os, sys
@@ -142,13 +146,20 @@ def os_stat(n):
 
 def bench_io(n):  # one of the benchmark's I/O rows (its n operations)
     from uvffi.bench import io
-    {"stat_async": io.uv_fs_stat_async, "spawn": io.uv_process_spawn, "read": io.uv_fs_read}[w](uv, n)
+    if w in io.WORKLOADS and not hasattr(uv, "TCP"):  # asyncio, uvloop, uvffi.aio: the row's asyncio code
+        io.WORKLOADS[w].aio(uv.new_event_loop, n)
+        return
+    {"stat_async": io.uv_fs_stat_async, "spawn": io.uv_process_spawn, "read": io.uv_fs_read,
+     "tcp_echo_1k": io.uv_tcp_echo_1k, "tcp_echo_64k": io.uv_tcp_echo_64k,
+     "unix_echo_1k": io.uv_unix_echo_1k, "udp_pingpong": io.uv_udp_pingpong,
+     "stream_oneway": io.uv_stream_oneway}[w](uv, n)
 
 
 run = aio_row if w.startswith("aio_") else {
     "timer": timer, "work": work, "check": check, "idle": idle, "nowait": nowait, "async": pingpong,
     "threadsafe": pingpong, "stat": stat, "os_stat": os_stat, "stat_async": bench_io, "spawn": bench_io,
-    "read": bench_io}[w]
+    "read": bench_io, "tcp_echo_1k": bench_io, "tcp_echo_64k": bench_io, "unix_echo_1k": bench_io,
+    "udp_pingpong": bench_io, "stream_oneway": bench_io}[w]
 if warm:
     run(warm)  # PyPy: the JIT compiles the workload's code here, not in the measured part
 gc.collect()
@@ -156,7 +167,8 @@ if hasattr(gc, "freeze"):
     # What the imports allocated goes to the permanent generation: the cyclic GC's share of an
     # operation then depends on the operation, not on how many modules the package imports.
     gc.freeze()
-if w in ("async", "threadsafe", "stat_async", "spawn", "read") or w.startswith("aio_"):
+if w in ("async", "threadsafe", "stat_async", "spawn", "read", "tcp_echo_1k", "tcp_echo_64k", "unix_echo_1k",
+         "udp_pingpong", "stream_oneway") or w.startswith("aio_"):
     gc.disable()
 run(n)
 '''

@@ -3,11 +3,22 @@
  * loop's buffer, listen/accept, and the write, shutdown and connect requests.
  * handles/stream.py is the Python side; tcp.c, pipe.c and tty.c add the kinds.
  *
- * Reads: libuv's alloc callback is served here, from one buffer per loop (grown
- * to the largest read size a stream asked for), and the read callback hands the
- * bytes to Python at once: CPython builds the `bytes` here (one copy); PyPy gets
- * (nread, address) through uvffi__emit and its _emit copies them out before
- * anything else runs. So the buffer is free again before any Python code runs.
+ * Reads, CPython: after a read of more than UVFFI_READ_ZC_MIN bytes and less
+ * than UVFFI_READ_ZC_MAX, libuv reads straight into the `bytes` the callback gets,
+ * with no copy: the alloc callback hands libuv the storage of a fresh bytes object
+ * of at most UVFFI_READ_ZC_MAX bytes, the read callback shrinks it to what was read
+ * and passes it on, or drops it when nothing was (EAGAIN, EOF, an error). libuv
+ * calls the read callback once for every buffer the alloc callback gave, whatever
+ * happens, so each one is handed on or dropped exactly once. After a smaller read,
+ * or one that filled that (while the stream asked for more per read), the next
+ * one goes into the loop's buffer and is copied out, as on PyPy (see
+ * uvffi__alloc_cb for why).
+ *
+ * Reads, PyPy (and CPython's copied ones): libuv's alloc callback is served from one
+ * buffer per loop, grown to the largest read size a stream asked for, and the
+ * bytes are copied out before any Python code runs (CPython builds the bytes in
+ * the read callback; PyPy gets (nread, address) through uvffi__emit and its
+ * _emit copies them), so the buffer is free again for the next read.
  *
  * Requests (write, shutdown, connect) hold their Python request, which holds the
  * handle and, for writes, the pinned buffers, until libuv's callback. Closing a
@@ -45,6 +56,23 @@ int uv_pipe(int fds[2], int read_flags, int write_flags);
 */
 
 #define UVFFI_READ_SIZE 262144 /* per read callback at most: asyncio reads 256 KiB, uvloop 250 kB */
+#ifndef UVFFI_READ_ZC_MAX
+/* CPython: the largest bytes object libuv reads into. It must come from warm heap
+ * memory, as every read takes a fresh one: glibc's malloc serves 128 KiB and more
+ * with a fresh mmap (until it has seen such a block freed whole), a page fault per
+ * 4 KiB read into it, and shrinking it to a small read and freeing it never raises
+ * that threshold; measured here, a 1 KiB read into a fresh 256 KiB bytes cost an
+ * mmap, an mremap, a munmap and two page faults. 64 bytes over 64 KiB: a 64 KiB
+ * message does not fill it (libuv reads again after a full buffer, to find
+ * nothing). */
+#define UVFFI_READ_ZC_MAX (65536 + 64)
+#endif
+#ifndef UVFFI_READ_ZC_MIN
+/* CPython: reads of at most this many bytes are copied, and so is the read after
+ * one. Copying a small read costs less than a fresh 64 KiB block and its shrinking
+ * (measured here, in C: about even at 1-2 KiB, the copy dearer from 4 KiB up). */
+#define UVFFI_READ_ZC_MIN 2048
+#endif
 
 static const uvffi_rkind_t uvffi__rkind_write = {"write", UV_WRITE, NULL};
 static const uvffi_rkind_t uvffi__rkind_shutdown = {"shutdown", UV_SHUTDOWN, NULL};
@@ -57,6 +85,7 @@ static PyTypeObject uvffi__StreamOps; /* the kinds of tcp.c, pipe.c and tty.c pu
 /* Every stream kind's own state. */
 typedef struct {
     size_t read_size;   /* bytes per read callback at most */
+    int zero_copy;      /* CPython: the next read goes into a fresh bytes (see uvffi__alloc_cb) */
     /* shutdown() while the stream connects with no write queued: libuv would take it
      * and never run it (its connect completion drains only a non-empty write queue,
      * so the loop hangs with the request pending). uvffi holds it here instead and
@@ -119,17 +148,14 @@ static int uvffi__stream_pollable(uv_loop_t *loop, int fd)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+/* The loop's read buffer, grown to `want` bytes: libuv's buffer for the reads
+ * whose bytes are copied out (PyPy's, CPython's small or bulk ones). NULL when out of memory:
+ * libuv then reports UV_ENOBUFS to the read callback. */
+static void uvffi__loop_rbuf(uvffi_loop_t *lp, size_t want, uv_buf_t *buf)
 {
-    uvffi_handle_t *h = UVFFI_OF(handle);
-    uvffi_loop_t *lp = h->lp;
-    size_t want = UVFFI_STREAM_STATE(h)->read_size;
-    (void)suggested;
-    if (want == 0)
-        want = UVFFI_READ_SIZE;
     if (lp->rbuf_size < want) {
         char *p = realloc(lp->rbuf, want);
-        if (p == NULL) {  /* libuv reports UV_ENOBUFS to the read callback */
+        if (p == NULL) {
             buf->base = NULL;
             buf->len = 0;
             return;
@@ -141,33 +167,112 @@ static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf
     buf->len = want;
 }
 
+static size_t uvffi__read_size(uvffi_handle_t *h)
+{
+    size_t want = UVFFI_STREAM_STATE(h)->read_size;
+    return want != 0 ? want : UVFFI_READ_SIZE;
+}
+
+#if UVFFI_PYPY
+static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    uvffi_handle_t *h = UVFFI_OF(handle);
+    (void)suggested;
+    uvffi__loop_rbuf(h->lp, uvffi__read_size(h), buf);
+}
+
 /* callback(handle, data, error): bytes and None, or None and an error (UV_EOF). */
 static void uvffi__read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     uvffi_handle_t *h = UVFFI_OF(s);
-    uvffi_loop_t *lp = h->lp;
     if (nread == 0)  /* EAGAIN: nothing read */
         return;
-    GIL_ENTER(lp)
     if (nread < 0)  /* EOF or an error: delivered once, reading stops (pyuv's rule) */
         uv_read_stop(s);
-#if UVFFI_PYPY
     uvffi__emit(h, (long)nread, nread < 0 ? 0 : (long)(intptr_t)buf->base);
+}
 #else
+/* The bytes object whose storage the alloc callback handed out as `base`. */
+#define UVFFI_READ_BYTES(base) ((PyObject *)((char *)(base) - offsetof(PyBytesObject, ob_sval)))
+
+/* A fresh bytes object's storage (at most UVFFI_READ_ZC_MAX) when the last read
+ * was of a size worth it, the loop's buffer otherwise. Why not always the whole
+ * read size into a fresh bytes: see UVFFI_READ_ZC_MAX. Why not always at most
+ * that: a stream that moves data in bulk then takes four times the reads and
+ * callbacks, which cost more than the copy (measured: the process's CPU time per
+ * MiB of a one-way stream, 64 KiB reads without the copy 1.4x that of 256 KiB
+ * reads with it). Why not for small reads: see UVFFI_READ_ZC_MIN. */
+static void uvffi__alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    uvffi_handle_t *h = UVFFI_OF(handle);
+    uvffi_loop_t *lp = h->lp;
+    size_t want = uvffi__read_size(h);
+    PyObject *b;
+    (void)suggested;
+    if (!UVFFI_STREAM_STATE(h)->zero_copy) {
+        uvffi__loop_rbuf(lp, want, buf);
+        return;
+    }
+    if (want > UVFFI_READ_ZC_MAX)
+        want = UVFFI_READ_ZC_MAX;
     {
-        PyObject *args[2];
-        if (nread > 0) {
-            args[0] = PyBytes_FromStringAndSize(buf->base, nread);
-            args[1] = (Py_INCREF(Py_None), Py_None);
-        } else {
-            args[0] = (Py_INCREF(Py_None), Py_None);
-            args[1] = PyLong_FromLong((long)nread);
+        GIL_ENTER(lp)
+        b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)want);
+        if (b == NULL)  /* MemoryError: libuv reports UV_ENOBUFS to the read callback */
+            PyErr_Clear();
+        GIL_LEAVE(lp)
+    }
+    if (b == NULL) {
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
+    buf->base = PyBytes_AS_STRING(b);
+    buf->len = want;
+}
+
+/* callback(handle, data, error): bytes and None, or None and an error (UV_EOF).
+ * A buffer that is not the loop's is a bytes object of ours: shrunk and passed
+ * on, or dropped. */
+static void uvffi__read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    uvffi_handle_t *h = UVFFI_OF(s);
+    uvffi_loop_t *lp = h->lp;
+    int copied = buf->base == lp->rbuf;
+    PyObject *b = buf->base != NULL && !copied ? UVFFI_READ_BYTES(buf->base) : NULL;
+    PyObject *args[2];
+    if (nread == 0 && b == NULL)  /* EAGAIN, nothing to drop */
+        return;
+    GIL_ENTER(lp)
+    if (nread == 0) {  /* EAGAIN: nothing read */
+        Py_DECREF(b);
+    } else if (nread > 0) {
+        /* Without a copy next time after a read of a middling size: more than the
+         * smallest worth it, and less than a full zero-copy buffer (unless the
+         * stream asks for no more than that per read). */
+        UVFFI_STREAM_STATE(h)->zero_copy =
+            (size_t)nread > UVFFI_READ_ZC_MIN &&
+            ((size_t)nread < UVFFI_READ_ZC_MAX || uvffi__read_size(h) <= UVFFI_READ_ZC_MAX);
+        if (copied) {
+            b = PyBytes_FromStringAndSize(buf->base, nread);
+        } else if ((size_t)nread < buf->len) {
+            /* Shrinking reallocates in place (the tail goes back to malloc); on failure
+             * b is freed and NULL, which uvffi__call reports as the pending MemoryError. */
+            _PyBytes_Resize(&b, (Py_ssize_t)nread);
         }
+        args[0] = b;
+        args[1] = (Py_INCREF(Py_None), Py_None);
+        uvffi__call(h, args, 2);
+    } else {  /* EOF or an error: delivered once, reading stops (pyuv's rule) */
+        Py_XDECREF(b);
+        uv_read_stop(s);
+        args[0] = (Py_INCREF(Py_None), Py_None);
+        args[1] = PyLong_FromLong((long)nread);
         uvffi__call(h, args, 2);
     }
-#endif
     GIL_LEAVE(lp)
 }
+#endif
 
 static int uvffi__stream_read_start(uvffi_handle_t *h, size_t size)
 {

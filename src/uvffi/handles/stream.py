@@ -94,7 +94,10 @@ class Stream(Handle):
     a ``bytes`` and ``error`` None, or ``data`` None and ``error`` a libuv error code:
     ``UV_EOF`` at the end of the stream. EOF or an error is delivered once and stops
     reading (pyuv's rule); the stream may be closed from inside the callback. A reading
-    stream stays alive though the program drops it.
+    stream stays alive though the program drops it. On CPython, while reads are between
+    2 KiB and 64 KiB, libuv reads straight into the ``bytes`` the callback gets (no copy);
+    smaller reads, and a stream whose reads fill 64 KiB, are read into the loop's buffer
+    (up to ``size`` at a time) and copied out.
 
     Writing: :meth:`~uvffi.Stream.write` and :meth:`~uvffi.Stream.writelines` take any bytes-like object (bytes,
     bytearray, memoryview, array, ...) and keep its memory pinned until the write's
