@@ -140,17 +140,24 @@ def test_keep_hook_called_again_after_an_interruption_keeps_the_object(loop):
     assert value not in loop._kept
 
 
-def test_closed_hook_called_again_after_an_interruption_closes_and_calls_back_once(loop):
+@pytest.mark.parametrize("kept", [0, 1], ids=["unkept", "kept"])
+def test_closed_hook_called_again_after_an_interruption_closes_and_calls_back_once(loop, kept):
+    """Kept (C held the object, as for every closing handle): the same hook also ends the
+    keep, and a call after the one that finished finds nothing left to do."""
     from uvffi._core import pypy as _pypy
 
     closed = []
     timer = uvffi.Timer(loop)
     alive, value, pyloop, h = hook_args(loop, timer)
+    if kept:
+        loop._kept[value] = timer
     ptr = timer._ptr
     timer._close_cb = closed.append
-    interrupted_hook(_pypy._uvffi_py_closed, value)
-    assert _pypy._uvffi_py_closed(value) == 1
-    assert _pypy._uvffi_py_closed(value) == 1  # idempotent: C may call more than once
+    interrupted_hook(_pypy._uvffi_py_closed, pyloop, value, kept)
+    assert closed == [] and (value in loop._kept) == bool(kept)
+    assert _pypy._uvffi_py_closed(pyloop, value, kept) == 1
+    assert value not in loop._kept
+    assert _pypy._uvffi_py_closed(pyloop, value, kept) == 1  # idempotent: C may call more than once
     assert closed == [timer] and timer.closed
     if PYPY:  # Python storage (on CPython's C storage, _ptr is a view of the C handle)
         assert timer._ptr is None

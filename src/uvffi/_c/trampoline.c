@@ -11,7 +11,7 @@
 int uvffi_set_hook(int which, uintptr_t fn);
 int uvffi_is_pypy(void);
 extern "Python" void _uvffi_py_call(uintptr_t self, long a, long b);
-extern "Python" int _uvffi_py_closed(uintptr_t self);
+extern "Python" int _uvffi_py_closed(uintptr_t pyloop, uintptr_t self, int kept);
 extern "Python" int _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
 extern "Python" int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 extern "Python" void _uvffi_py_work(uintptr_t self);
@@ -29,7 +29,7 @@ extern "Python" int _uvffi_py_set_wakeup(int fd);
 
 /* extern "Python" hooks, defined by cffi from the @cdef block above */
 static void _uvffi_py_call(uintptr_t self, long a, long b);
-static int _uvffi_py_closed(uintptr_t self);  /* the int hooks: see UVFFI_PY_ATTEMPTS */
+static int _uvffi_py_closed(uintptr_t pyloop, uintptr_t self, int kept); /* the int hooks: see UVFFI_PY_ATTEMPTS */
 static int _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
 static int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 static void _uvffi_py_work(uintptr_t self);

@@ -38,7 +38,7 @@ from ..error import HandleClosedError, HandleError, LoopClosedError, UVError, ra
 from ..loop import Loop
 
 if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
-    from .._core.pypy import bind_handle
+    from .._core.pypy import bind_handle, unhold
 
 __all__ = ["Handle"]
 
@@ -110,13 +110,18 @@ class Handle(HandleStorage):
             # A second __init__ would orphan the first libuv handle, which still
             # borrows this object: a dangling pointer once the object dies.
             raise RuntimeError("this handle is already initialised")
-        ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), _arg)
+        value = ref(self)
+        if PYPY:  # held until bind_handle: a signal may land before the object is registered
+            loop._kept[value] = self
+        ptr = lib.uvffi_handle_new(loop._lp, self._kind, value, _arg)
         if not ptr:
+            if PYPY:
+                unhold(loop, value)
             raise_for(lib.uvffi_last_error(), self._error)
         self._loop = loop
         self._ptr = ptr
         if PYPY:
-            bind_handle(self, ptr)
+            bind_handle(self, ptr, value)
 
     @property
     def loop(self) -> Loop:
