@@ -306,3 +306,26 @@ def test_ctrl_c_landing_in_the_done_hook_is_raised_by_run_and_done_cb_still_runs
             loop.run()
     assert left == []
     assert done == [None]
+
+
+@pypy_only
+@cffi_prints
+def test_phase_batch_interrupted_twice_runs_the_rest_of_its_phase_and_nothing_twice(loop):
+    """Ctrl-C before the batch hook's first callback (and again in its onerror): that
+    callback is skipped, as a hop per handle would skip it, and C's next call of the hook
+    runs the phase's other callbacks, each once."""
+    from uvffi._core import pypy as _pypy
+
+    seen = []
+    checks = [uvffi.Check(loop) for _ in range(3)]
+    for c in checks:
+        c.start(lambda h: seen.append(checks.index(h)))
+    with interrupt_twice(_pypy._uvffi_py_batch) as left:  # RUN_NOWAIT: no Idle needed
+        loop.run(uvffi.RUN_NOWAIT)
+    assert left == []
+    assert seen == [1, 0]  # the newest runs first: its callback was the one interrupted
+    loop.run(uvffi.RUN_NOWAIT)
+    assert seen == [1, 0, 2, 1, 0]
+    for h in checks:
+        h.close()
+    loop.run()

@@ -70,6 +70,7 @@ static void uvffi__owner_clear(uvffi_handle_t *h)
 #else
 #define uvffi__owner_clear(h) ((void)(h))
 #define UVFFI_BOUND(h) 1
+#define uvffi__batch_drop(h) ((void)(h))
 #endif
 
 /* Allocate and initialise a handle of kind `index`; self is the Python object. */
@@ -213,6 +214,8 @@ static int uvffi__handle_stop(uvffi_handle_t *h, const uvffi_kind_t *kind, int h
     if (h->kind->stop == NULL)
         return UVFFI_EKIND;
     err = h->kind->stop(&h->uv.handle);
+    if (!uv_is_active(&h->uv.handle))
+        uvffi__batch_drop(h);
     uvffi__sync_keep(h, held);
     uvffi__signals_restore();
     return err;
@@ -224,6 +227,7 @@ static int uvffi__handle_close(uvffi_handle_t *h, int held)
     UVFFI_GUARD(h, NULL)
     if (!h->kept)
         WITH_GIL(held, uvffi__keep(h));
+    uvffi__batch_drop(h);
     uv_close(&h->uv.handle, uvffi__close_cb);
     uvffi__signals_restore();
     return 0;

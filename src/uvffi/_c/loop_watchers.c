@@ -24,7 +24,7 @@ static PyTypeObject uvffi__WatcherOps;
         uvffi_handle_t *h = UVFFI_OF(w);                                \
         uvffi_loop_t *lp = h->lp;                                       \
         GIL_ENTER(lp)                                                   \
-        UVFFI_EMIT0(h);                                                 \
+        UVFFI_EMIT_PHASE(h);                                            \
         GIL_LEAVE(lp)                                                   \
     }                                                                   \
     static int uvffi__##name##_start(uvffi_handle_t *h)                 \

@@ -201,6 +201,30 @@ def _uvffi_py_call(self: int, a: int, b: int) -> None:
 
 
 @ffi.def_extern(onerror=_onerror)
+def _uvffi_py_batch(pyloop: int, due: Any, n: int, ticks: Any) -> int:
+    """A phase's loop watchers (Check, Prepare, Idle): ``callback(handle)`` for each
+    nonzero handle value of C's array ``due`` (``n`` long), in order: one hook per phase
+    (``uvffi__batch_flush`` in ``_c/trampoline.c``). Each entry is zeroed before its
+    callback is called, so a call of this hook after an interrupted one runs the rest and
+    no callback twice. 2: a callback queued next-tick callbacks (``ticks``: C's flag),
+    which C runs before it calls again for the rest; 1: all ran."""
+    for i in range(n):
+        value = due[i]
+        if value:
+            due[i] = 0
+            handle = _resolve(value)
+            try:
+                cb = handle._callback
+                if cb is not None:
+                    handle._emit(cb, 0, 0)
+            except BaseException as exc:  # noqa: BLE001 - routed like CPython's core does
+                _route(handle, exc)
+            if ticks[0]:
+                return 2
+    return 1
+
+
+@ffi.def_extern(onerror=_onerror)
 def _uvffi_py_closed(pyloop: int, self: int, kept: int) -> int:
     """libuv closed the handle: the bookkeeping and its close callback (taken and called
     once, however often C calls), then, if C kept the object (``kept``: always, but for a
