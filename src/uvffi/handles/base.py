@@ -167,11 +167,14 @@ class Handle(HandleStorage):
         Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
         if callback is not None and not callable(callback):
             raise TypeError("a callable or None is required")
-        err = lib.uvffi_handle_close(self._live())
-        if err:
-            raise_for(err, self._error)
-        if callback is not None:
+        ptr = self._live()
+        old = self._close_cb
+        if callback is not None:  # before the C call: a signal landing after it cannot lose the callback
             self._close_cb = callback
+        err = lib.uvffi_handle_close(ptr)
+        if err:
+            self._close_cb = old
+            raise_for(err, self._error)
         self._closed = True
 
     def _emit(self, callback: Callable[..., Any], a: int, b: int) -> None:
