@@ -137,8 +137,13 @@ def test_watcher_started_or_restarted_during_its_phase_waits_for_the_next_iterat
 def test_phases_of_many_watchers_keep_libuv_order(loop):
     seen = []
     made = {}
+
+    def cb(h):
+        name = type(h).__name__
+        seen.append((name, made[name].index(h)))
+
     for cls in (uvffi.Check, uvffi.Prepare, uvffi.Idle):
-        made[cls.__name__] = _watchers(loop, cls, 3, lambda h: seen.append((type(h).__name__, made[type(h).__name__].index(h))))
+        made[cls.__name__] = _watchers(loop, cls, 3, cb)
     _one_iteration(loop, *[w for ws in made.values() for w in ws])
     assert seen == [(k, i) for k in ("Idle", "Prepare", "Check") for i in (2, 1, 0)]
 
