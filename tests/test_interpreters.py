@@ -8,6 +8,7 @@ import gc
 import platform
 import re
 import sys
+import threading
 import weakref
 
 import pytest
@@ -329,3 +330,46 @@ def test_phase_batch_interrupted_twice_runs_the_rest_of_its_phase_and_nothing_tw
     for h in checks:
         h.close()
     loop.run()
+
+
+@pypy_only
+def test_a_hold_whose_start_never_ran_ends_when_the_handle_closes(loop):
+    """Timer.start holds the object in _kept before its C call (C then keeps it without a
+    hook); Ctrl-C landing between the two leaves it held, not kept by C: its close ends that."""
+    from uvffi._core import pypy as _pypy
+
+    timer = uvffi.Timer(loop)
+    assert timer not in loop._kept.values()  # no hold left from its creation
+    assert _pypy.hold(timer) is False
+    assert timer in loop._kept.values() and not timer.active
+    closed = []
+    timer.close(closed.append)
+    loop.run()
+    assert closed == [timer] and timer not in loop._kept.values()
+
+
+@pypy_only
+@pytest.mark.parametrize("kind", ["timer", "check"])
+def test_a_start_refused_in_c_leaves_no_hold(kind):
+    """A start from another thread while the loop runs raises, and leaves the object unheld."""
+    loop = uvffi.Loop()
+    handle = uvffi.Timer(loop) if kind == "timer" else uvffi.Check(loop)
+    started = threading.Event()
+    uvffi.Prepare(loop).start(lambda p: (started.set(), p.close()))
+    stopper = uvffi.Async(loop, lambda a: a.close())
+    runner = threading.Thread(target=loop.run)
+    runner.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(RuntimeError):
+            if kind == "timer":
+                handle.start(lambda t: None, 1, 0)
+            else:
+                handle.start(lambda c: None)
+    finally:
+        stopper.send()
+        runner.join(10)
+    assert handle not in loop._kept.values() and not handle.active
+    handle.close()
+    loop.run()
+    loop.close()

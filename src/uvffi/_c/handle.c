@@ -144,6 +144,21 @@ static void uvffi__sync_keep(uvffi_handle_t *h, int held)
         WITH_GIL(held, uvffi__release(h));
 }
 
+/* A start called from Python: on PyPy the caller put the object in its loop's
+ * _kept first (_core.pypy.hold: Timer.start, the loop watchers' start), so C
+ * keeps it without the keep hook; `held`: the GIL (CPython). */
+#if UVFFI_PYPY
+static void uvffi__sync_keep_started(uvffi_handle_t *h, int held)
+{
+    if (uv_is_active(&h->uv.handle) && !h->kept && h->self != 0)
+        uvffi__kept_link(h);
+    else
+        uvffi__sync_keep(h, held);
+}
+#else
+#define uvffi__sync_keep_started uvffi__sync_keep
+#endif
+
 /* PyPy: the Python object holds its pointer, its owner and its registration
  * now (uvffi._core.pypy.bind_handle): keep it alive only while active. Returns
  * whether C keeps it (1), or a negative error: on 0 Python ends its own hold. */

@@ -2,7 +2,7 @@
  * phases). handles/loop_watchers.py is the Python side. */
 
 /*@cdef
-int uvffi_watcher_start(uvffi_handle_t *h);
+int uvffi_watcher_start(uvffi_handle_t *h); /* PyPy: object held, see handle.c */
 */
 
 #if !UVFFI_PYPY
@@ -51,7 +51,7 @@ static int uvffi__watcher_start(uvffi_handle_t *h, int held)
         err = uvffi__check_start(h);
     else
         err = uvffi__idle_start(h);
-    uvffi__sync_keep(h, held);
+    uvffi__sync_keep_started(h, held);
     return err;
 }
 

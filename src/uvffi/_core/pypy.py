@@ -107,6 +107,21 @@ def bind_handle(obj: Any, ptr: Any, value: int) -> None:
         unhold(obj._loop, value)
 
 
+def hold(obj: Any) -> bool:
+    """Before a C call that starts ``obj``'s handle (``Timer.start``, the loop watchers'
+    ``start``): put the object in its loop's ``_kept``, where C's keep would put it, so
+    that C keeps it without calling the keep hook (``uvffi__sync_keep_started``,
+    ``_c/handle.c``). True if it was there already (C keeps it). A signal landing between
+    this and the C call leaves the object held, as a kept handle is, until the handle or
+    its loop closes; if the call fails, :func:`unhold` what this added."""
+    kept = obj._loop._kept
+    value = obj._cref
+    if value in kept:
+        return True
+    kept[value] = obj
+    return False
+
+
 def unhold(loop: Any, value: int) -> None:
     """End ``Handle.__init__``'s hold of a new handle's object (its loop's ``_kept``
     entry, when C does not keep it). An emptied dict is replaced, as in :func:`_unkeep`."""

@@ -112,6 +112,7 @@ class Handle(HandleStorage):
             raise RuntimeError("this handle is already initialised")
         value = ref(self)
         if PYPY:  # held until bind_handle: a signal may land before the object is registered
+            self._cref = value
             loop._kept[value] = self
         ptr = lib.uvffi_handle_new(loop._lp, self._kind, value, _arg)
         if not ptr:
