@@ -274,8 +274,11 @@ def test_started_handle_is_kept_when_ctrl_c_lands_in_the_keep_hook_and_in_its_on
     from uvffi._core import pypy as _pypy
 
     timer = uvffi.Timer(loop)
+    timer.start(lambda t: None, 10, 10)  # Timer.start holds the object itself: no keep hook
+    timer.stop()
+    assert timer not in loop._kept.values()
     with interrupt_twice(_pypy._uvffi_py_keep) as left:
-        timer.start(lambda t: None, 10, 0)
+        timer.again()  # C's keep, through the hook
     assert left == []
     assert timer in loop._kept.values()
     timer.close()

@@ -2,7 +2,7 @@
  * phases). handles/loop_watchers.py is the Python side. */
 
 /*@cdef
-int uvffi_watcher_start(uvffi_handle_t *h); /* PyPy: object held, see handle.c */
+int uvffi_watcher_start(uvffi_handle_t *h);
 */
 
 #if !UVFFI_PYPY

@@ -1,7 +1,7 @@
 /* Timers: uv_timer_t. handles/timer.py is the Python side. */
 
 /*@cdef
-int uvffi_timer_start(uvffi_handle_t *h, uint64_t timeout, uint64_t repeat); /* PyPy: object held, see handle.c */
+int uvffi_timer_start(uvffi_handle_t *h, uint64_t timeout, uint64_t repeat);
 int uvffi_timer_again(uvffi_handle_t *h);
 int uvffi_timer_set_repeat(uvffi_handle_t *h, uint64_t repeat);
 uint64_t uvffi_timer_get_repeat(uvffi_handle_t *h);
