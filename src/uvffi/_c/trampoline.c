@@ -267,13 +267,23 @@ static void uvffi__emit(uvffi_handle_t *h, long a, long b)
  * handle's memory is freed before the phase's end (close callbacks come later).
  *
  * The hook zeroes an entry before it calls the callback: at most once, as the hop
- * per handle gave. It returns 2 after a callback that queued next-tick callbacks
+ * per handle gave (a batch of one is that hop: _uvffi_py_call). It returns 2 after a callback that queued next-tick callbacks
  * (C runs them, then calls again for the rest), 1 when all ran, and 0 when a
  * signal's exception escaped it (then C calls again: UVFFI_PY_ATTEMPTS). */
 static void uvffi__batch_flush(uvffi_loop_t *lp)
 {
     int i, k = 0, attempts = 0, r;
     lp->batch_busy = 1;
+    if (lp->batch_n == 1) {
+        /* one callback: the plain hop, cheaper than the batch hook's two pointers; at
+         * most once as well (the entry is taken first) */
+        uintptr_t self = lp->batch[0];
+        lp->batch[0] = 0;
+        if (self != 0) {
+            _uvffi_py_call(self, 0, 0);
+            UVFFI_AFTER_CALLBACK(lp);
+        }
+    }
     while (attempts < UVFFI_PY_ATTEMPTS) {
         while (k < lp->batch_n && lp->batch[k] == 0)
             k++;
