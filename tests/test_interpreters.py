@@ -8,6 +8,7 @@ import gc
 import platform
 import re
 import sys
+import threading
 import weakref
 
 import pytest
@@ -140,17 +141,24 @@ def test_keep_hook_called_again_after_an_interruption_keeps_the_object(loop):
     assert value not in loop._kept
 
 
-def test_closed_hook_called_again_after_an_interruption_closes_and_calls_back_once(loop):
+@pytest.mark.parametrize("kept", [0, 1], ids=["unkept", "kept"])
+def test_closed_hook_called_again_after_an_interruption_closes_and_calls_back_once(loop, kept):
+    """Kept (C held the object, as for every closing handle): the same hook also ends the
+    keep, and a call after the one that finished finds nothing left to do."""
     from uvffi._core import pypy as _pypy
 
     closed = []
     timer = uvffi.Timer(loop)
     alive, value, pyloop, h = hook_args(loop, timer)
+    if kept:
+        loop._kept[value] = timer
     ptr = timer._ptr
     timer._close_cb = closed.append
-    interrupted_hook(_pypy._uvffi_py_closed, value)
-    assert _pypy._uvffi_py_closed(value) == 1
-    assert _pypy._uvffi_py_closed(value) == 1  # idempotent: C may call more than once
+    interrupted_hook(_pypy._uvffi_py_closed, pyloop, value, kept)
+    assert closed == [] and (value in loop._kept) == bool(kept)
+    assert _pypy._uvffi_py_closed(pyloop, value, kept) == 1
+    assert value not in loop._kept
+    assert _pypy._uvffi_py_closed(pyloop, value, kept) == 1  # idempotent: C may call more than once
     assert closed == [timer] and timer.closed
     if PYPY:  # Python storage (on CPython's C storage, _ptr is a view of the C handle)
         assert timer._ptr is None
@@ -266,8 +274,11 @@ def test_started_handle_is_kept_when_ctrl_c_lands_in_the_keep_hook_and_in_its_on
     from uvffi._core import pypy as _pypy
 
     timer = uvffi.Timer(loop)
+    timer.start(lambda t: None, 10, 10)  # Timer.start holds the object itself: no keep hook
+    timer.stop()
+    assert timer not in loop._kept.values()
     with interrupt_twice(_pypy._uvffi_py_keep) as left:
-        timer.start(lambda t: None, 10, 0)
+        timer.again()  # C's keep, through the hook
     assert left == []
     assert timer in loop._kept.values()
     timer.close()
@@ -299,3 +310,69 @@ def test_ctrl_c_landing_in_the_done_hook_is_raised_by_run_and_done_cb_still_runs
             loop.run()
     assert left == []
     assert done == [None]
+
+
+@pypy_only
+@cffi_prints
+def test_phase_batch_interrupted_twice_runs_the_rest_of_its_phase_and_nothing_twice(loop):
+    """Ctrl-C before the batch hook's first callback (and again in its onerror): that
+    callback is skipped, as a hop per handle would skip it, and C's next call of the hook
+    runs the phase's other callbacks, each once."""
+    from uvffi._core import pypy as _pypy
+
+    seen = []
+    checks = [uvffi.Check(loop) for _ in range(3)]
+    for c in checks:
+        c.start(lambda h: seen.append(checks.index(h)))
+    with interrupt_twice(_pypy._uvffi_py_batch) as left:  # RUN_NOWAIT: no Idle needed
+        loop.run(uvffi.RUN_NOWAIT)
+    assert left == []
+    assert seen == [1, 0]  # the newest runs first: its callback was the one interrupted
+    loop.run(uvffi.RUN_NOWAIT)
+    assert seen == [1, 0, 2, 1, 0]
+    for h in checks:
+        h.close()
+    loop.run()
+
+
+@pypy_only
+def test_a_hold_whose_start_never_ran_ends_when_the_handle_closes(loop):
+    """Timer.start holds the object in _kept before its C call (C then keeps it without a
+    hook); Ctrl-C landing between the two leaves it held, not kept by C: its close ends that."""
+    from uvffi._core import pypy as _pypy
+
+    timer = uvffi.Timer(loop)
+    assert timer not in loop._kept.values()  # no hold left from its creation
+    assert _pypy.hold(timer) is False
+    assert timer in loop._kept.values() and not timer.active
+    closed = []
+    timer.close(closed.append)
+    loop.run()
+    assert closed == [timer] and timer not in loop._kept.values()
+
+
+@pypy_only
+@pytest.mark.parametrize("kind", ["timer", "check"])
+def test_a_start_refused_in_c_leaves_no_hold(kind):
+    """A start from another thread while the loop runs raises, and leaves the object unheld."""
+    loop = uvffi.Loop()
+    handle = uvffi.Timer(loop) if kind == "timer" else uvffi.Check(loop)
+    started = threading.Event()
+    uvffi.Prepare(loop).start(lambda p: (started.set(), p.close()))
+    stopper = uvffi.Async(loop, lambda a: a.close())
+    runner = threading.Thread(target=loop.run)
+    runner.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(RuntimeError):
+            if kind == "timer":
+                handle.start(lambda t: None, 1, 0)
+            else:
+                handle.start(lambda c: None)
+    finally:
+        stopper.send()
+        runner.join(10)
+    assert handle not in loop._kept.values() and not handle.active
+    handle.close()
+    loop.run()
+    loop.close()

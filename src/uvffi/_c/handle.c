@@ -70,6 +70,7 @@ static void uvffi__owner_clear(uvffi_handle_t *h)
 #else
 #define uvffi__owner_clear(h) ((void)(h))
 #define UVFFI_BOUND(h) 1
+#define uvffi__batch_drop(h) ((void)(h))
 #endif
 
 /* Allocate and initialise a handle of kind `index`; self is the Python object. */
@@ -124,10 +125,11 @@ static uvffi_handle_t *uvffi__handle_new(uvffi_loop_t *lp, int index, uintptr_t 
     h->self = self;
     uvffi__hobj_bind(h);
     /* PyPy: the Python object stores the pointer and registers only after this
-     * returns, and a signal handler can raise in between; kept from birth (until
-     * uvffi_handle_bound), the object then still outlives the handle: no stale
-     * cffi handle in self. */
-    if (kind->born_active || UVFFI_PYPY)
+     * returns, and a signal handler can raise in between: Python holds it in its
+     * loop's _kept from before this call until uvffi_handle_bound has answered
+     * (handles/base.py), so the object outlives the handle without a keep/release
+     * pair of hooks here: no stale cffi handle in self. */
+    if (kind->born_active)
         WITH_GIL(held, uvffi__keep_new(h));
     return h;
 }
@@ -142,8 +144,24 @@ static void uvffi__sync_keep(uvffi_handle_t *h, int held)
         WITH_GIL(held, uvffi__release(h));
 }
 
+/* A start called from Python: on PyPy the caller put the object in its loop's
+ * _kept first (_core.pypy.hold: Timer.start, the loop watchers' start), so C
+ * keeps it without the keep hook; `held`: the GIL (CPython). */
+#if UVFFI_PYPY
+static void uvffi__sync_keep_started(uvffi_handle_t *h, int held)
+{
+    if (uv_is_active(&h->uv.handle) && !h->kept && h->self != 0)
+        uvffi__kept_link(h);
+    else
+        uvffi__sync_keep(h, held);
+}
+#else
+#define uvffi__sync_keep_started uvffi__sync_keep
+#endif
+
 /* PyPy: the Python object holds its pointer, its owner and its registration
- * now (uvffi._core.pypy.bind_handle): keep it alive only while active. */
+ * now (uvffi._core.pypy.bind_handle): keep it alive only while active. Returns
+ * whether C keeps it (1), or a negative error: on 0 Python ends its own hold. */
 static int uvffi__handle_bound(uvffi_handle_t *h)
 {
     UVFFI_GUARD(h, NULL)
@@ -151,7 +169,7 @@ static int uvffi__handle_bound(uvffi_handle_t *h)
     h->bound = 1;
 #endif
     uvffi__sync_keep(h, 1);
-    return 0;
+    return h->kept;
 }
 
 /* The close callback: the bookkeeping C must do (C storage, CPython) or
@@ -172,9 +190,13 @@ static void uvffi__close_cb(uv_handle_t *handle)
         h->self = 0;
 #if UVFFI_PYPY
         {
-            int i;  /* until the bookkeeping is done: UVFFI_PY_ATTEMPTS (trampoline.c) */
-            for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_closed(self); i++)
+            /* until the bookkeeping is done: UVFFI_PY_ATTEMPTS (trampoline.c); the
+             * same hook ends C's keep-alive (one hop where there were two) */
+            int i, kept = h->kept;
+            for (i = 0; i < UVFFI_PY_ATTEMPTS && !_uvffi_py_closed(lp->pyloop, self, kept); i++)
                 ;
+            if (kept)
+                uvffi__kept_unlink(h);
         }
 #else
         {
@@ -189,11 +211,11 @@ static void uvffi__close_cb(uv_handle_t *handle)
             else
                 Py_DECREF(r);
         }
-#endif
         if (h->kept) {
             uvffi__kept_unlink(h);
             uvffi__obj_release(lp, self);
         }
+#endif
         free(h);
         UVFFI_AFTER_CALLBACK(lp);
         GIL_LEAVE(lp)
@@ -207,6 +229,8 @@ static int uvffi__handle_stop(uvffi_handle_t *h, const uvffi_kind_t *kind, int h
     if (h->kind->stop == NULL)
         return UVFFI_EKIND;
     err = h->kind->stop(&h->uv.handle);
+    if (!uv_is_active(&h->uv.handle))
+        uvffi__batch_drop(h);
     uvffi__sync_keep(h, held);
     uvffi__signals_restore();
     return err;
@@ -218,6 +242,7 @@ static int uvffi__handle_close(uvffi_handle_t *h, int held)
     UVFFI_GUARD(h, NULL)
     if (!h->kept)
         WITH_GIL(held, uvffi__keep(h));
+    uvffi__batch_drop(h);
     uv_close(&h->uv.handle, uvffi__close_cb);
     uvffi__signals_restore();
     return 0;

@@ -108,7 +108,10 @@ static int uvffi__poll_may_block(uvffi_loop_t *lp)
 static void uvffi__gil_prepare_cb(uv_prepare_t *p)
 {
     uvffi_loop_t *lp = (uvffi_loop_t *)p->data;
-#if !UVFFI_PYPY
+#if UVFFI_PYPY
+    if (lp->batch_n)  /* the idle and prepare phases' loop watchers (trampoline.c) */
+        uvffi__batch_flush(lp);
+#else
     if (lp->gil_managed && lp->saved == NULL && uvffi__poll_may_block(lp))
         lp->saved = PyEval_SaveThread();
 #endif
@@ -192,6 +195,14 @@ static int uvffi__loop_setup(uvffi_loop_t *lp)
     lp->gil_prepare.data = lp;
     uv_prepare_start(&lp->gil_prepare, uvffi__gil_prepare_cb);
     uv_unref((uv_handle_t *)&lp->gil_prepare);
+#if UVFFI_PYPY
+    err = uv_check_init(lp->loop, &lp->batch_check);
+    if (err)
+        return err;
+    lp->batch_check.data = lp;
+    uv_check_start(&lp->batch_check, uvffi__batch_check_cb);
+    uv_unref((uv_handle_t *)&lp->batch_check);
+#endif
     err = uv_async_init(lp->loop, &lp->reaper, uvffi__reaper_cb);
     if (err)
         return err;
@@ -475,6 +486,9 @@ static int uvffi__is_internal(uvffi_loop_t *lp, uv_handle_t *handle)
 {
     return handle == (uv_handle_t *)&lp->gil_prepare || handle == (uv_handle_t *)&lp->reaper ||
            handle == (uv_handle_t *)&lp->tsafe ||
+#if UVFFI_PYPY
+           handle == (uv_handle_t *)&lp->batch_check ||
+#endif
            (lp->wakeup_fd != -1 && handle == (uv_handle_t *)&lp->wakeup);
 }
 
@@ -574,6 +588,10 @@ int uvffi_loop_free(uvffi_loop_t *lp)
     }
     uv_mutex_destroy(&lp->mutex);
     free(lp->rbuf);
+#if UVFFI_PYPY
+    free(lp->batch);
+    free(lp->batch_h);
+#endif
     uvffi__shared_put(lp->shared);
     free(lp);
     return 0;

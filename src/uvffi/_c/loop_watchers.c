@@ -24,7 +24,7 @@ static PyTypeObject uvffi__WatcherOps;
         uvffi_handle_t *h = UVFFI_OF(w);                                \
         uvffi_loop_t *lp = h->lp;                                       \
         GIL_ENTER(lp)                                                   \
-        UVFFI_EMIT0(h);                                                 \
+        UVFFI_EMIT_PHASE(h);                                            \
         GIL_LEAVE(lp)                                                   \
     }                                                                   \
     static int uvffi__##name##_start(uvffi_handle_t *h)                 \
@@ -51,7 +51,7 @@ static int uvffi__watcher_start(uvffi_handle_t *h, int held)
         err = uvffi__check_start(h);
     else
         err = uvffi__idle_start(h);
-    uvffi__sync_keep(h, held);
+    uvffi__sync_keep_started(h, held);
     return err;
 }
 

@@ -36,7 +36,7 @@ static int uvffi__timer_start(uvffi_handle_t *h, uint64_t timeout, uint64_t repe
     int err;
     UVFFI_GUARD(h, &uvffi__kind_timer)
     err = uv_timer_start(UVFFI_UV(h, uv_timer_t), uvffi__timer_cb, timeout, repeat);
-    uvffi__sync_keep(h, held);
+    uvffi__sync_keep_started(h, held);
     return err;
 }
 

@@ -11,7 +11,8 @@
 int uvffi_set_hook(int which, uintptr_t fn);
 int uvffi_is_pypy(void);
 extern "Python" void _uvffi_py_call(uintptr_t self, long a, long b);
-extern "Python" int _uvffi_py_closed(uintptr_t self);
+extern "Python" int _uvffi_py_batch(uintptr_t pyloop, uintptr_t *due, int n, int *ticks);
+extern "Python" int _uvffi_py_closed(uintptr_t pyloop, uintptr_t self, int kept);
 extern "Python" int _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
 extern "Python" int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 extern "Python" void _uvffi_py_work(uintptr_t self);
@@ -28,7 +29,8 @@ extern "Python" int _uvffi_py_set_wakeup(int fd);
 
 /* extern "Python" hooks, defined by cffi from the @cdef block above */
 static void _uvffi_py_call(uintptr_t self, long a, long b);
-static int _uvffi_py_closed(uintptr_t self);  /* the int hooks: see UVFFI_PY_ATTEMPTS */
+static int _uvffi_py_batch(uintptr_t pyloop, uintptr_t *due, int n, int *ticks);
+static int _uvffi_py_closed(uintptr_t pyloop, uintptr_t self, int kept); /* the int hooks: see UVFFI_PY_ATTEMPTS */
 static int _uvffi_py_keep(uintptr_t pyloop, uintptr_t self, uintptr_t h);
 static int _uvffi_py_release(uintptr_t pyloop, uintptr_t self);
 static void _uvffi_py_work(uintptr_t self);
@@ -235,13 +237,114 @@ static void uvffi__settle(uvffi_handle_t *h)
  * conversion failed: the error is reported instead of calling). PyPy: the kind
  * gets (a, b) and its Python class's _emit builds the arguments. */
 #if UVFFI_PYPY
+static void uvffi__batch_flush(uvffi_loop_t *lp);
+
 static void uvffi__emit(uvffi_handle_t *h, long a, long b)
 {
     if (h->self == 0)
         return;
+    if (h->lp->batch_n && !h->lp->batch_busy)  /* a phase's batch runs before anything after it */
+        uvffi__batch_flush(h->lp);
     _uvffi_py_call(h->self, a, b);
     uvffi__settle(h);
     UVFFI_AFTER_CALLBACK(h->lp);
+}
+
+/* PyPy: the loop watchers' callbacks (Check, Prepare, Idle: callback(handle), once
+ * per iteration in their phase) wait in their loop's batch while libuv runs the
+ * phase, and one hook runs them all (in libuv's order) at the phase's end: one
+ * C->Python hop per phase instead of one per handle. The end of the check phase is
+ * lp->batch_check, the first check handle started on the loop and so the last run
+ * (libuv runs the newest first); of the prepare phase, the loop's gil_prepare, the
+ * same way; the idle phase's batch runs there too, before the prepare phase's (or
+ * earlier: whatever reaches Python first runs a waiting batch first).
+ *
+ * A handle stopped or closed while its callback waits is taken out (its entry set
+ * to 0, uvffi__batch_drop), as libuv skips a handle stopped during its phase; one
+ * started during the phase is not in the batch, as libuv does not run it then. No
+ * handle's memory is freed before the phase's end (close callbacks come later).
+ *
+ * The hook zeroes an entry before it calls the callback: at most once, as the hop
+ * per handle gave (a batch of one is that hop: _uvffi_py_call). It returns 2 after a callback that queued next-tick callbacks
+ * (C runs them, then calls again for the rest), 1 when all ran, and 0 when a
+ * signal's exception escaped it (then C calls again: UVFFI_PY_ATTEMPTS). */
+static void uvffi__batch_flush(uvffi_loop_t *lp)
+{
+    int i, k = 0, attempts = 0, r;
+    lp->batch_busy = 1;
+    if (lp->batch_n == 1) {
+        /* one callback: the plain hop, cheaper than the batch hook's two pointers; at
+         * most once as well (the entry is taken first) */
+        uintptr_t self = lp->batch[0];
+        lp->batch[0] = 0;
+        if (self != 0) {
+            _uvffi_py_call(self, 0, 0);
+            UVFFI_AFTER_CALLBACK(lp);
+        }
+    }
+    while (attempts < UVFFI_PY_ATTEMPTS) {
+        while (k < lp->batch_n && lp->batch[k] == 0)
+            k++;
+        if (k == lp->batch_n)
+            break;
+        r = _uvffi_py_batch(lp->pyloop, lp->batch + k, lp->batch_n - k, &lp->ticks_pending);
+        if (r != 2)
+            attempts += r == 1 ? UVFFI_PY_ATTEMPTS : 1;
+        UVFFI_AFTER_CALLBACK(lp);
+    }
+    for (i = 0; i < lp->batch_n; i++)
+        if (lp->batch_h[i] != NULL)
+            lp->batch_h[i]->due = 0;
+    lp->batch_n = 0;
+    lp->batch_busy = 0;
+}
+
+/* h's callback joins the batch (a batch of another kind's, an earlier phase's,
+ * runs first); without memory for it, or while a batch runs, it is called at once. */
+static void uvffi__defer(uvffi_handle_t *h)
+{
+    uvffi_loop_t *lp = h->lp;
+    if (h->self == 0)
+        return;
+    if (lp->batch_n && lp->batch_kind != h->kind && !lp->batch_busy)
+        uvffi__batch_flush(lp);
+    if (!lp->batch_busy && lp->batch_n == lp->batch_cap) {
+        int cap = lp->batch_cap ? 2 * lp->batch_cap : 64;
+        uintptr_t *v = realloc(lp->batch, (size_t)cap * sizeof *v);
+        uvffi_handle_t **hs;
+        if (v != NULL)
+            lp->batch = v;
+        hs = v == NULL ? NULL : realloc(lp->batch_h, (size_t)cap * sizeof *hs);
+        if (hs != NULL) {
+            lp->batch_h = hs;
+            lp->batch_cap = cap;
+        }
+    }
+    if (lp->batch_busy || lp->batch_n == lp->batch_cap) {
+        uvffi__emit(h, 0, 0);
+        return;
+    }
+    lp->batch_kind = h->kind;
+    lp->batch[lp->batch_n] = h->self;
+    lp->batch_h[lp->batch_n] = h;
+    h->due = ++lp->batch_n;
+}
+
+/* h is stopped or closing: its waiting callback, if any, is not run. */
+static void uvffi__batch_drop(uvffi_handle_t *h)
+{
+    if (h->due) {
+        h->lp->batch[h->due - 1] = 0;
+        h->lp->batch_h[h->due - 1] = NULL;
+        h->due = 0;
+    }
+}
+
+static void uvffi__batch_check_cb(uv_check_t *c)
+{
+    uvffi_loop_t *lp = (uvffi_loop_t *)c->data;
+    if (lp->batch_n)
+        uvffi__batch_flush(lp);
 }
 #else
 static PyObject *uvffi__callback_of(uvffi_handle_t *h); /* bases.c: _callback, new ref or NULL */
@@ -342,9 +445,12 @@ int uvffi_set_hook(int which, uintptr_t fn)
 
 int uvffi_is_pypy(void) { return UVFFI_PYPY; }
 
-/* Deliver a callback with no argument but the handle. */
+/* Deliver a callback with no argument but the handle; UVFFI_EMIT_PHASE: a loop
+ * watcher's (PyPy: with the rest of its phase's, see uvffi__batch_flush). */
 #if UVFFI_PYPY
 #define UVFFI_EMIT0(h) uvffi__emit((h), 0, 0)
+#define UVFFI_EMIT_PHASE(h) uvffi__defer(h)
 #else
 #define UVFFI_EMIT0(h) uvffi__call0(h)
+#define UVFFI_EMIT_PHASE(h) uvffi__call0(h)
 #endif

@@ -120,6 +120,7 @@ struct uvffi_handle_s {
 #if UVFFI_PYPY
     struct uvffi_owner_s *owner; /* what the Python object's finaliser hands back (handle.c) */
     int bound;                /* the Python object is registered: the keep-alive may end */
+    int due;                  /* 1 + its place in lp->batch while its callback waits there */
 #endif
     union {                   /* the first bytes of uv_handle_size(kind->type) */
         uv_handle_t handle;
@@ -216,6 +217,15 @@ struct uvffi_loop_s {
     uvffi_req_t *deferred_head, *deferred_tail; /* work queued from callbacks (work.c) */
     char *rbuf;               /* streams' read buffer, shared by the loop's streams (stream.c) */
     size_t rbuf_size;
+#if UVFFI_PYPY
+    /* PyPy: the loop watchers' callbacks due in the current phase, run by one hook
+     * (trampoline.c's uvffi__batch_flush) */
+    uintptr_t *batch;         /* their objects' cffi handles; 0: stopped or run since */
+    uvffi_handle_t **batch_h; /* the handles, to clear their `due` */
+    int batch_n, batch_cap, batch_busy;
+    const uvffi_kind_t *batch_kind; /* the kind (so the phase) of the waiting callbacks */
+    uv_check_t batch_check;   /* started first, so the check phase's last: runs its batch */
+#endif
 };
 
 /* The error of the last constructor that returned NULL on this thread. */

@@ -8,8 +8,10 @@ over two integers).
 
 Keep-alive: where CPython's core holds a strong reference (``Py_INCREF``) to a
 handle that is active or closing, or to a request in flight, PyPy's calls
-``_uvffi_py_keep`` and ``_uvffi_py_release``, and the objects C holds live in
-their loop's ``_kept`` dict: nothing process-wide.
+``_uvffi_py_keep`` and ``_uvffi_py_release`` (for a closing handle, the closed hook
+ends the keep), and the objects C holds live in their loop's ``_kept`` dict:
+nothing process-wide. A new handle's object is held there by ``Handle.__init__``
+itself until it is registered (:func:`bind_handle`): no hook at birth.
 
 Exceptions are routed as on CPython: an ``Exception`` from a callback goes to
 the loop's excepthook, a ``BaseException`` stops the loop and is re-raised from
@@ -87,17 +89,46 @@ def _sweep() -> None:
     _live_limit[0] = max(1024, 2 * len(_live))
 
 
-def bind_handle(obj: Any, ptr: Any) -> None:
-    """``Handle.__init__`` on PyPy, once ``obj._ptr`` is ``ptr``. A dropped handle's
-    object dies before its finaliser (``ffi.gc``, C: no signal handler can split it)
-    abandons the C handle, and a dead object's cffi handle is freed memory: so C
-    asks :data:`_live` before it reaches an object it does not keep. Until
-    ``uvffi_handle_bound``, C keeps the object (a signal may end this early)."""
+def bind_handle(obj: Any, ptr: Any, value: int) -> None:
+    """``Handle.__init__`` on PyPy, once ``obj._ptr`` is ``ptr`` (``value``: its cffi
+    handle). A dropped handle's object dies before its finaliser (``ffi.gc``, C: no
+    signal handler can split it) abandons the C handle, and a dead object's cffi handle
+    is freed memory: so C asks :data:`_live` before it reaches an object it does not
+    keep. ``Handle.__init__`` put the object in its loop's ``_kept`` before it created
+    the C handle, and it stays there until ``uvffi_handle_bound`` said that C does not
+    keep it (0): a signal that ends this early leaves the object held, as a handle C
+    keeps is, until the handle closes (its close keeps and releases it) or its loop
+    does. No hook at a handle's birth: C keeps it only if it is born active."""
     if len(_live) >= _live_limit[0]:
         _sweep()
     _live[int(_cast("uintptr_t", ptr))] = _weakref(obj)
     obj._owner = ffi.gc(lib.uvffi_handle_owner(ptr), lib.uvffi_owner_drop)
-    lib.uvffi_handle_bound(ptr)
+    if lib.uvffi_handle_bound(ptr) == 0:  # C does not keep it: end Python's hold (C's comes first)
+        unhold(obj._loop, value)
+
+
+def hold(obj: Any) -> bool:
+    """Before a C call that starts ``obj``'s handle (``Timer.start``, the loop watchers'
+    ``start``): put the object in its loop's ``_kept``, where C's keep would put it, so
+    that C keeps it without calling the keep hook (``uvffi__sync_keep_started``,
+    ``_c/handle.c``). True if it was there already (C keeps it). A signal landing between
+    this and the C call leaves the object held, as a kept handle is, until the handle or
+    its loop closes; if the call fails, :func:`unhold` what this added."""
+    kept = obj._loop._kept
+    value = obj._cref
+    if value in kept:
+        return True
+    kept[value] = obj
+    return False
+
+
+def unhold(loop: Any, value: int) -> None:
+    """End ``Handle.__init__``'s hold of a new handle's object (its loop's ``_kept``
+    entry, when C does not keep it). An emptied dict is replaced, as in :func:`_unkeep`."""
+    kept = loop._kept
+    kept.pop(value, None)
+    if not kept:
+        loop._kept = {}
 
 
 def object_of(h: int) -> Any:
@@ -185,16 +216,52 @@ def _uvffi_py_call(self: int, a: int, b: int) -> None:
 
 
 @ffi.def_extern(onerror=_onerror)
-def _uvffi_py_closed(self: int) -> int:
+def _uvffi_py_batch(pyloop: int, due: Any, n: int, ticks: Any) -> int:
+    """A phase's loop watchers (Check, Prepare, Idle): ``callback(handle)`` for each
+    nonzero handle value of C's array ``due`` (``n`` long), in order: one hook per phase
+    (``uvffi__batch_flush`` in ``_c/trampoline.c``). Each entry is zeroed before its
+    callback is called, so a call of this hook after an interrupted one runs the rest and
+    no callback twice. 2: a callback queued next-tick callbacks (``ticks``: C's flag),
+    which C runs before it calls again for the rest; 1: all ran."""
+    for i in range(n):
+        value = due[i]
+        if value:
+            due[i] = 0
+            handle = _resolve(value)
+            try:
+                cb = handle._callback
+                if cb is not None:
+                    handle._emit(cb, 0, 0)
+            except BaseException as exc:  # noqa: BLE001 - routed like CPython's core does
+                _route(handle, exc)
+            if ticks[0]:
+                return 2
+    return 1
+
+
+@ffi.def_extern(onerror=_onerror)
+def _uvffi_py_closed(pyloop: int, self: int, kept: int) -> int:
     """libuv closed the handle: the bookkeeping and its close callback (taken and called
-    once, however often C calls). 1: done; 0: C calls again (after an exception, which
-    may have come before the bookkeeping was done)."""
-    handle = _resolve(self)
+    once, however often C calls), then, if C kept the object (``kept``: always, but for a
+    handle whose keep failed), the end of that keep: what the release hook did after
+    this one. 1: done; 0: C calls again (after an exception, which may have come before
+    the bookkeeping was done). A kept object is found in its loop's ``_kept`` (no cffi
+    handle to resolve); once it is gone from there, an earlier call did everything, the
+    release being its last step, and the object's cffi handle may be stale: nothing to do."""
+    if kept:
+        loop = _resolve(pyloop)
+        handle = loop._kept.get(self)
+        if handle is None:
+            return 1
+    else:
+        handle = _resolve(self)
     try:
         closed_by_libuv(handle)
     except BaseException as exc:  # noqa: BLE001
         _route(handle, exc)
         return 0
+    if kept:
+        _unkeep(loop, self)
     return 1
 
 

@@ -30,6 +30,7 @@ class PyHandleStorage:
     _ptr: Any = None
     _owner: Any = None
     _loop: Any = None
+    _cref: int = 0  # the object's cffi handle, as C holds it (_core.pypy.bind_handle)
 
 
 class PyLoopStorage:

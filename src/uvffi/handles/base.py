@@ -38,7 +38,7 @@ from ..error import HandleClosedError, HandleError, LoopClosedError, UVError, ra
 from ..loop import Loop
 
 if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
-    from .._core.pypy import bind_handle
+    from .._core.pypy import bind_handle, unhold
 
 __all__ = ["Handle"]
 
@@ -110,13 +110,19 @@ class Handle(HandleStorage):
             # A second __init__ would orphan the first libuv handle, which still
             # borrows this object: a dangling pointer once the object dies.
             raise RuntimeError("this handle is already initialised")
-        ptr = lib.uvffi_handle_new(loop._lp, self._kind, ref(self), _arg)
+        value = ref(self)
+        if PYPY:  # held until bind_handle: a signal may land before the object is registered
+            self._cref = value
+            loop._kept[value] = self
+        ptr = lib.uvffi_handle_new(loop._lp, self._kind, value, _arg)
         if not ptr:
+            if PYPY:
+                unhold(loop, value)
             raise_for(lib.uvffi_last_error(), self._error)
         self._loop = loop
         self._ptr = ptr
         if PYPY:
-            bind_handle(self, ptr)
+            bind_handle(self, ptr, value)
 
     @property
     def loop(self) -> Loop:
@@ -162,11 +168,14 @@ class Handle(HandleStorage):
         Closing twice raises :class:`~uvffi.error.HandleClosedError`."""
         if callback is not None and not callable(callback):
             raise TypeError("a callable or None is required")
-        err = lib.uvffi_handle_close(self._live())
-        if err:
-            raise_for(err, self._error)
-        if callback is not None:
+        ptr = self._live()
+        old = self._close_cb
+        if callback is not None:  # before the C call: a signal landing after it cannot lose the callback
             self._close_cb = callback
+        err = lib.uvffi_handle_close(ptr)
+        if err:
+            self._close_cb = old
+            raise_for(err, self._error)
         self._closed = True
 
     def _emit(self, callback: Callable[..., Any], a: int, b: int) -> None:

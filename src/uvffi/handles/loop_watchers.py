@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .._core import c_methods, kind, lib
+from .._core import PYPY, c_methods, kind, lib
 from ..error import CheckError, IdleError, PrepareError, raise_for
 from .base import Handle
+
+if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
+    from .._core.pypy import hold, unhold
 
 __all__ = ["Prepare", "Check", "Idle"]
 
@@ -26,8 +29,11 @@ class _LoopWatcher(Handle):
             raise TypeError("a callable is required")
         ptr = self._live()
         self._callback = callback  # owned by the handle, read by C at each call
+        held = hold(self) if PYPY else True
         err = lib.uvffi_watcher_start(ptr)
         if err:
+            if not held:
+                unhold(self._loop, self._cref)
             raise_for(err, self._error)
         self._callback = callback
 

@@ -6,9 +6,12 @@ import math
 import warnings
 from typing import Any, Callable
 
-from .._core import c_methods, kind, lib
+from .._core import PYPY, c_methods, kind, lib
 from ..error import TimerError, raise_for
 from .base import Handle
+
+if PYPY:  # pragma: no cover - exercised by the PyPy run of the suite
+    from .._core.pypy import hold, unhold
 
 __all__ = ["Timer", "to_ms"]
 
@@ -70,8 +73,11 @@ class Timer(Handle):
         """Start with times in milliseconds (uvffi.scheduler's timers)."""
         ptr = self._live()
         self._callback = callback  # owned by the handle, read by C at each call
+        held = hold(self) if PYPY else True
         err = lib.uvffi_timer_start(ptr, timeout_ms, repeat_ms)
         if err:
+            if not held:
+                unhold(self._loop, self._cref)
             raise_for(err, TimerError)
 
     def stop(self) -> None:
