@@ -225,6 +225,9 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if not owned:
                 self._waker.ref = False
             self._timeout = _UVTimeout(self)
+            # Where asyncio's selector loops keep their selector (test_asyncio's messages
+            # name its class): here what bounds the wait.
+            self._selector = self._timeout
             # The signal wakeup's socket pair (run_forever watches it), made now: made at the
             # first run, it could take the number of an fd closed behind add_reader's back,
             # whose Poll the next sync() would then start on our socket (UV_EEXIST).
