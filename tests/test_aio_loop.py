@@ -669,3 +669,21 @@ def test_a_keyboard_interrupt_in_a_raw_uvffi_callback_stops_run_until_complete(a
     timer.close()
     # the loop is usable after it
     assert aloop.run_until_complete(asyncio.sleep(0, "again")) == "again"
+
+
+def test_a_clock_set_on_the_instance_is_the_one_call_later_and_the_wait_use() -> None:
+    loop = uvffi.aio.new_event_loop()
+    plain = loop.time
+    loop.time = lambda: plain() + 1000.0  # type: ignore[method-assign]
+    out: List[str] = []
+    try:
+        timer = loop.call_later(0.01, out.append, "fired")
+        assert timer.when() > plain() + 999.0
+        loop.call_later(0.02, loop.stop)
+        guard = threading.Timer(10.0, loop.call_soon_threadsafe, (loop.stop,))
+        guard.start()
+        loop.run_forever()
+        guard.cancel()
+    finally:
+        loop.close()
+    assert out == ["fired"]

@@ -3,27 +3,41 @@
 How it is built
 ---------------
 :class:`Loop` subclasses :class:`asyncio.BaseEventLoop`, which keeps asyncio's own
-ready queue (``_ready``), timer heap (``_scheduled``), ``_run_once``, task factory,
-exception handler, debug mode, executor and the high-level networking methods. Its
-``_run_once`` computes how long it may wait (0 when callbacks are ready, the first
-timer's delay, or None), then calls ``self._selector.select(timeout)``: here that is
-:class:`_UVSelector`, which runs the libuv loop once instead of calling a selector:
+ready queue (``_ready``), task factory, exception handler, debug mode, executor and the
+high-level networking methods. Two pieces are this loop's own, with asyncio's semantics:
 
-- ``timeout == 0``: ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting; skipped
-  when no referenced libuv handle or request but the loop's own wakeup is active (so an
-  *unreferenced* raw uvffi handle on ``uv_loop`` runs only in iterations that poll);
-- a positive timeout: a libuv timer armed for it, rounded *up* to libuv's 1 ms, then
-  ``uv_run(UV_RUN_ONCE)``; the timer stays armed after the iteration, and is re-armed
-  only when asyncio's first timer (the deadline the timeout came from) is another one;
-  asyncio itself then decides which of its timers are due
-  (``TimerHandle.when() < loop.time() + clock resolution``), so a libuv wakeup that
-  comes a little early only costs one more iteration and no callback runs early;
-- ``None``: ``uv_run(UV_RUN_ONCE)`` with no timer: libuv waits until an event comes.
+- the timers: ``call_at`` (``call_later`` goes through it) pushes ``(when, sequence
+  number, TimerHandle)`` onto ``_timer_heap``, so the heap compares in C (asyncio's
+  ``_scheduled`` of TimerHandles, whose comparisons are Python methods, stays empty);
+  timers with equal deadlines run in the order they were scheduled; cancelled timers
+  leave the heap by asyncio's rule (from its head, or all at once when more than half
+  of at least 100 are cancelled);
+- the iteration, ``_run_once``, in asyncio's order: cancelled timers leave, libuv runs
+  once, the timers due by then join the ready queue, and the callbacks ready at that
+  point run (in debug mode each is timed and a slow one logged, as asyncio does).
+  libuv runs in one of three ways, entered by one C call (``aio_run``, _c/aio_ops.c)
+  on CPython while ``run_forever`` holds Python's signal wakeup fd, else by
+  :meth:`uvffi.Loop.run`:
+
+  - callbacks ready, the loop stopping, or the first timer already due:
+    ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting; skipped when no
+    referenced libuv handle or request but the loop's own wakeup is active (so an
+    *unreferenced* raw uvffi handle on ``uv_loop`` runs only in iterations that poll);
+  - a first timer in the future: a libuv timer armed for its delay, rounded *up* to
+    libuv's 1 ms, then ``uv_run(UV_RUN_ONCE)``; the timer stays armed after the
+    iteration, and is re-armed only when the first timer is another one; the loop then
+    decides which of its timers are due (``when < loop.time() + clock resolution``), so
+    a libuv wakeup that comes a little early only costs one more iteration and no
+    callback runs early;
+  - no timer: ``uv_run(UV_RUN_ONCE)`` with the libuv timer stopped: libuv waits until
+    an event comes.
 
 The loop's own libuv callbacks (fd readiness, the wakeup) do not run asyncio code
 themselves: they append asyncio Handles to ``loop._ready``, which asyncio then runs in
-its own order (the transports do the same, see below). ``_process_events`` is a no-op. ``time()`` is asyncio's
-``time.monotonic()``, the clock libuv's ``uv_hrtime`` reads too on Linux and macOS.
+its own order (the transports do the same, see below). ``_process_events`` is a no-op.
+``time()`` is asyncio's ``time.monotonic()``, the clock libuv's ``uv_hrtime`` reads too
+on Linux and macOS; ``_run_once`` calls ``time.monotonic`` itself unless a subclass or
+the instance replaces ``time()``.
 
 For the transports (uvffi/aio/stream.py, ...)
 ---------------------------------------------
@@ -205,9 +219,11 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         self._timer_heap: List[Tuple[float, int, Any]] = []  # Any: TimerHandle's private attributes
         self._timer_seq: Iterator[int] = itertools.count()
         # How _run_once enters libuv (run_forever picks aio_run while it holds the signal
-        # wakeup fd) and reads the clock (time.monotonic while time() is asyncio's).
+        # wakeup fd) and reads the clock: time.monotonic while time() is asyncio's, else
+        # (None) time() itself.
         self._uv_entry: Callable[[UVLoop, int], Any] = _run_py
-        self._clock: Optional[Callable[[], float]] = None
+        self._clock: Optional[Callable[[], float]] = (
+            time.monotonic if type(self).time is base_events.BaseEventLoop.time else None)
         self.uv_loop = uv
         self._uv_owned = owned
         self._transports: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
@@ -276,17 +292,38 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         # off the main thread (no signal reaches a blocked run there); else uvffi's run.
         if _aio_run is not None and (held or threading.current_thread() is not threading.main_thread()):
             self._uv_entry = _aio_run
-        plain_clock = type(self).time is base_events.BaseEventLoop.time and "time" not in self.__dict__
-        self._clock = time.monotonic if plain_clock else None
+        clock = self._clock
+        if "time" in self.__dict__:  # replaced on the instance: the loop reads it too
+            self._clock = None
         try:
             super().run_forever()
         finally:
             self._uv_entry = _run_py
-            self._clock = None
+            self._clock = clock
             if held:
                 uv._release_wakeup()
 
     # -- one iteration --------------------------------------------------------
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
+                   context: Optional[contextvars.Context] = None) -> events.TimerHandle:
+        """Call ``callback(*args)`` in ``delay`` seconds (asyncio's ``call_later``):
+        returns the :class:`asyncio.TimerHandle`. Timers with equal deadlines run in
+        the order they were scheduled."""
+        if delay is None:
+            raise TypeError("delay must not be None")
+        clock = self._clock
+        when = (clock() if clock is not None and "time" not in self.__dict__ else self.time()) + delay
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_later")
+        timer: Any = events.TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer))
+        timer._scheduled = True
+        return timer
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                 context: Optional[contextvars.Context] = None) -> events.TimerHandle:
