@@ -97,7 +97,7 @@ _MAX_TIMER_MS = int(_MAX_WAIT * 1000)
 _MIN_TIMERS: int = getattr(base_events, "_MIN_SCHEDULED_TIMER_HANDLES", 100)
 _MIN_CANCELLED_FRACTION: float = getattr(base_events, "_MIN_CANCELLED_TIMER_HANDLES_FRACTION", 0.5)
 _format_handle: Callable[[events.Handle], str] = getattr(base_events, "_format_handle", repr)
-_EXPIRED = float("-inf")  # _UVSelector._armed once its timer fired: no asyncio deadline equals it
+_EXPIRED = float("-inf")  # _UVTimeout.armed once its timer fired: no asyncio deadline equals it
 
 
 def _impl(name: str) -> Any:
@@ -305,6 +305,22 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     # -- one iteration --------------------------------------------------------
 
+    def call_soon(self, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
+                  context: Optional[contextvars.Context] = None) -> events.Handle:
+        """Call ``callback(*args)`` in the next iteration, after the callbacks already
+        queued (asyncio's ``call_soon``, in one frame): returns the
+        :class:`asyncio.Handle`."""
+        if self._closed:
+            self._check_closed()  # asyncio's RuntimeError
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+        handle: Any = events.Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        return handle
+
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                    context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` in ``delay`` seconds (asyncio's ``call_later``):
@@ -314,7 +330,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             raise TypeError("delay must not be None")
         clock = self._clock
         when = (clock() if clock is not None and "time" not in self.__dict__ else self.time()) + delay
-        self._check_closed()
+        if self._closed:
+            self._check_closed()
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_later")
@@ -332,7 +349,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         Timers with equal deadlines run in the order they were scheduled."""
         if when is None:
             raise TypeError("when cannot be None")
-        self._check_closed()
+        if self._closed:
+            self._check_closed()
         if self._debug:
             self._check_thread()
             self._check_callback(callback, "call_at")
