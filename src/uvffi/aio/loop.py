@@ -4,14 +4,16 @@ How it is built
 ---------------
 :class:`Loop` subclasses :class:`asyncio.BaseEventLoop`, which keeps asyncio's own
 ready queue (``_ready``), task factory, exception handler, debug mode, executor and the
-high-level networking methods. Two pieces are this loop's own, with asyncio's semantics:
+high-level networking methods. Two pieces are this loop's own, with asyncio's semantics
+(``call_soon`` is too, asyncio's steps in one frame):
 
-- the timers: ``call_at`` (``call_later`` goes through it) pushes ``(when, sequence
-  number, TimerHandle)`` onto ``_timer_heap``, so the heap compares in C (asyncio's
-  ``_scheduled`` of TimerHandles, whose comparisons are Python methods, stays empty);
-  timers with equal deadlines run in the order they were scheduled; cancelled timers
-  leave the heap by asyncio's rule (from its head, or all at once when more than half
-  of at least 100 are cancelled);
+- the timers: ``call_later`` and ``call_at`` push onto ``_timer_heap`` (asyncio's
+  ``_scheduled`` stays empty): on CPython ``(when, sequence number, TimerHandle)``, so
+  the heap compares in C (TimerHandle's comparisons are Python methods) and timers with
+  equal deadlines run in the order they were scheduled; on PyPy the TimerHandles, as
+  asyncio does (its JIT compiles their comparisons; its generic tuple comparison took
+  twice the time). Cancelled timers leave the heap by asyncio's rule (from its head,
+  or all at once when more than half of at least 100 are cancelled);
 - the iteration, ``_run_once``, in asyncio's order: cancelled timers leave, libuv runs
   once, the timers due by then join the ready queue, and the callbacks ready at that
   point run (in debug mode each is timed and a slow one logged, as asyncio does).
@@ -78,7 +80,7 @@ from heapq import heapify, heappop, heappush
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Type, Union
 
-from .._core import C, lib
+from .._core import PYPY, C, lib
 from ..error import HandleClosedError, UVError
 from ..handles.async_ import Async
 from ..handles.timer import Timer
@@ -91,6 +93,7 @@ __all__ = ["Loop"]
 
 _loop_active: Callable[[Any], int] = lib.uvffi_loop_active  # ref'd active handles + requests (+1 if closing)
 _aio_run: Optional[Callable[[UVLoop, int], Any]] = C.get("aio_run")  # _c/aio_ops.c; None on PyPy
+_KEYED = not PYPY  # timer heap entries: (when, seq, TimerHandle) on CPython, TimerHandles on PyPy
 _MAX_WAIT: float = getattr(base_events, "MAXIMUM_SELECT_TIMEOUT", 24 * 3600)  # asyncio's cap on a wait
 _MAX_TIMER_MS = int(_MAX_WAIT * 1000)
 # asyncio's rule for dropping cancelled timers: more than this fraction of at least this many
@@ -212,11 +215,12 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         owned = uv_loop is None
         uv = UVLoop() if uv_loop is None else uv_loop  # before asyncio's part: a failure leaves nothing open
         super().__init__()
-        # asyncio's timers, as (when, sequence number, TimerHandle) in a heap: compared in C
-        # (TimerHandle's own comparisons are Python methods, ~15 calls per heappop of a
-        # 20,000-timer heap); equal deadlines run in the order they were scheduled.
-        # asyncio's own ``_scheduled`` stays empty.
-        self._timer_heap: List[Tuple[float, int, Any]] = []  # Any: TimerHandle's private attributes
+        # asyncio's timers in a heap. On CPython as (when, sequence number, TimerHandle),
+        # compared in C (TimerHandle's own comparisons are Python methods, ~15 calls per
+        # heappop of a 20,000-timer heap), equal deadlines in the order they were scheduled;
+        # on PyPy the TimerHandles themselves, whose comparisons its JIT compiles (its
+        # generic tuple comparison took twice the time). asyncio's ``_scheduled`` stays empty.
+        self._timer_heap: List[Any] = []  # Any: TimerHandle's private attributes
         self._timer_seq: Iterator[int] = itertools.count()
         # How _run_once enters libuv (run_forever picks aio_run while it holds the signal
         # wakeup fd) and reads the clock: time.monotonic while time() is asyncio's, else
@@ -324,8 +328,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                    context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` in ``delay`` seconds (asyncio's ``call_later``):
-        returns the :class:`asyncio.TimerHandle`. Timers with equal deadlines run in
-        the order they were scheduled."""
+        returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
+        deadlines run in the order they were scheduled."""
         if delay is None:
             raise TypeError("delay must not be None")
         clock = self._clock
@@ -338,7 +342,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer: Any = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer))
+        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
         timer._scheduled = True
         return timer
 
@@ -346,7 +350,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                 context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` at loop time ``when`` (asyncio's ``call_at``,
         ``call_later`` goes through it): returns the :class:`asyncio.TimerHandle`.
-        Timers with equal deadlines run in the order they were scheduled."""
+        On CPython timers with equal deadlines run in the order they were scheduled."""
         if when is None:
             raise TypeError("when cannot be None")
         if self._closed:
@@ -357,17 +361,18 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer: Any = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer))
+        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
         timer._scheduled = True
         return timer
 
-    def _drop_cancelled_timers(self) -> List[Tuple[float, int, Any]]:
+    def _drop_cancelled_timers(self) -> List[Any]:
         """Rebuild the timer heap without its cancelled timers (asyncio does this when
         more than half of at least 100 timers are cancelled); returns the new heap."""
         kept = []
         for entry in self._timer_heap:
-            if entry[2]._cancelled:
-                entry[2]._scheduled = False
+            timer = entry[2] if _KEYED else entry
+            if timer._cancelled:
+                timer._scheduled = False
             else:
                 kept.append(entry)
         heapify(kept)
@@ -390,9 +395,13 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
                 heap = self._drop_cancelled_timers()
             else:
-                while heap and heap[0][2]._cancelled:
+                while heap:
+                    first = heap[0][2] if _KEYED else heap[0]
+                    if not first._cancelled:
+                        break
                     self._timer_cancelled_count -= 1
-                    heappop(heap)[2]._scheduled = False
+                    heappop(heap)
+                    first._scheduled = False
         fds = self._fds
         if fds._dirty:
             fds.sync()
@@ -405,7 +414,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if ready or self._stopping:
                 mode = RUN_NOWAIT  # the timer may stay armed: unreferenced, it costs nothing here
             elif heap:
-                when = heap[0][0]
+                when = heap[0][0] if _KEYED else heap[0]._when
                 timeout = when - clock()
                 if timeout <= 0:
                     mode = RUN_NOWAIT
@@ -423,8 +432,11 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                 self._waker.ref = False
         if heap:
             end = clock() + self._clock_resolution
-            while heap and heap[0][0] < end:
-                timer = heappop(heap)[2]
+            while heap:
+                timer = heap[0][2] if _KEYED else heap[0]
+                if timer._when >= end:
+                    break
+                heappop(heap)
                 timer._scheduled = False
                 ready.append(timer)
         todo = len(ready)
@@ -472,7 +484,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             return
         super().close()
         for entry in self._timer_heap:
-            entry[2]._scheduled = False
+            (entry[2] if _KEYED else entry)._scheduled = False
         self._timer_heap.clear()
         for sig in list(self._signal_handlers):
             try:
