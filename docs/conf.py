@@ -27,7 +27,7 @@ exclude_patterns = ["_build"]
 # standard library) are not linked: the build runs offline, without Python's inventory.
 nitpicky = True
 _STDLIB = (r"(builtins|typing|types|collections|concurrent|threading|weakref|signal|socket"
-           r"|traceback|contextlib|abc|os|asyncio|ssl)(\..*)?")
+           r"|traceback|contextlib|contextvars|abc|os|asyncio|ssl)(\..*)?")
 nitpick_ignore_regex = [
     (r"py:.*", _STDLIB),
     (r"py:.*", r"(int|float|str|bytes|bool|object|tuple|list|dict|set|type|None|Any|Callable|Optional"

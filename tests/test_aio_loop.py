@@ -574,3 +574,118 @@ def test_a_socket_is_read_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop
         aloop.remove_reader(a)
         a.close()
         b.close()
+
+
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="PyPy's timer heap holds the TimerHandles, ordered by deadline only, as asyncio's")
+def test_timers_with_the_same_deadline_run_in_the_order_scheduled(aloop: uvffi.aio.Loop) -> None:
+    out: List[int] = []
+    when = aloop.time() + 0.01
+    for i in range(50):
+        aloop.call_at(when, out.append, i)
+    aloop.call_at(when + 0.01, aloop.stop)
+    aloop.run_forever()
+    assert out == list(range(50))
+
+
+def test_timers_left_after_most_of_many_are_cancelled_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
+    # More than half of over 100 timers cancelled: the loop rebuilds its timer heap
+    # without them (asyncio's rule); the others still run, in the order of their deadlines.
+    out: List[int] = []
+    now = aloop.time()
+    timers = [aloop.call_at(now + 0.001 * (300 - i), out.append, i) for i in range(300)]
+    for i, timer in enumerate(timers):
+        if i % 4:
+            timer.cancel()
+    aloop.call_at(now + 0.4, aloop.stop)
+    aloop.run_forever()
+    assert out == sorted(range(0, 300, 4), reverse=True)
+    assert all(t.cancelled() for i, t in enumerate(timers) if i % 4)
+
+
+def test_a_timer_cancelled_by_an_earlier_timer_of_the_same_iteration_never_runs(aloop: uvffi.aio.Loop) -> None:
+    out: List[str] = []
+    when = aloop.time() + 0.01
+    aloop.call_at(when, lambda: second.cancel())
+    second = aloop.call_at(when, out.append, "second")
+    aloop.call_at(when + 0.01, aloop.stop)
+    aloop.run_forever()
+    assert out == []
+
+
+def test_call_at_refuses_none_and_a_closed_loop() -> None:
+    loop = uvffi.aio.new_event_loop()
+    with pytest.raises(TypeError):
+        loop.call_at(None, print)  # type: ignore[arg-type]
+    loop.close()
+    with pytest.raises(RuntimeError):
+        loop.call_at(loop.time(), print)
+
+
+def test_a_subclass_clock_is_the_one_the_loop_waits_by() -> None:
+    # time() shifted 1000 s ahead: a loop reading time.monotonic() directly would wait
+    # 1000 s for call_later(0.01) (the thread's stop then ends the test, and it fails).
+    class Shifted(uvffi.aio.Loop):
+        def time(self) -> float:
+            return super().time() + 1000.0
+
+    loop = Shifted()
+    out: List[str] = []
+    try:
+        loop.call_later(0.01, out.append, "fired")
+        loop.call_later(0.02, loop.stop)
+        guard = threading.Timer(10.0, loop.call_soon_threadsafe, (loop.stop,))
+        guard.start()
+        loop.run_forever()
+        guard.cancel()
+    finally:
+        loop.close()
+    assert out == ["fired"]
+
+
+def test_running_the_uv_loop_from_its_own_callback_raises_while_asyncio_runs(aloop: uvffi.aio.Loop) -> None:
+    errors: List[BaseException] = []
+
+    def cb(handle: uvffi.Check) -> None:
+        handle.stop()
+        try:
+            aloop.uv_loop.run(uvffi.RUN_NOWAIT)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    check = uvffi.Check(aloop.uv_loop)
+    check.start(cb)
+    aloop.run_until_complete(asyncio.sleep(0.01))
+    check.close()
+    assert len(errors) == 1 and "already running" in str(errors[0])
+
+
+def test_a_keyboard_interrupt_in_a_raw_uvffi_callback_stops_run_until_complete(aloop: uvffi.aio.Loop) -> None:
+    def cb(handle: uvffi.Timer) -> None:
+        raise KeyboardInterrupt
+
+    timer = uvffi.Timer(aloop.uv_loop)
+    timer.start(cb, 0.01, 0.0)
+    with pytest.raises(KeyboardInterrupt):
+        aloop.run_until_complete(asyncio.sleep(5))
+    timer.close()
+    # the loop is usable after it
+    assert aloop.run_until_complete(asyncio.sleep(0, "again")) == "again"
+
+
+def test_a_clock_set_on_the_instance_is_the_one_call_later_and_the_wait_use() -> None:
+    loop = uvffi.aio.new_event_loop()
+    plain = loop.time
+    loop.time = lambda: plain() + 1000.0  # type: ignore[method-assign]
+    out: List[str] = []
+    try:
+        timer = loop.call_later(0.01, out.append, "fired")
+        assert timer.when() > plain() + 999.0
+        loop.call_later(0.02, loop.stop)
+        guard = threading.Timer(10.0, loop.call_soon_threadsafe, (loop.stop,))
+        guard.start()
+        loop.run_forever()
+        guard.cancel()
+    finally:
+        loop.close()
+    assert out == ["fired"]

@@ -135,6 +135,17 @@ static PyTypeObject uvffi__LoopStorage = {
 
 static int uvffi__run_held(uvffi_loop_t *lp, int mode);
 static PyTypeObject uvffi__LoopOps;
+static PyObject *uvffi__lops_run_now(PyObject *o, int mode);
+
+/* Whether the C run may take the loop now: open, not running here or in
+ * another thread, nothing queued by other threads or the scheduler, no
+ * BaseException waiting to be raised. */
+static int uvffi__lops_runnable(uvffi__lobj_t *self)
+{
+    return self->closed == Py_False && self->running == Py_False && self->threadsafe == Py_None &&
+           self->scheduler == Py_None && self->pending_exc == Py_None && self->raw != NULL &&
+           !self->raw->shared->running && !self->raw->closing;
+}
 
 /* run(mode=RUN_DEFAULT). Here: a valid mode, an open loop that is not running,
  * nothing queued by other threads or the scheduler to serve first, and either
@@ -145,8 +156,6 @@ static PyObject *uvffi__lops_run(PyObject *o, PyObject *const *a, size_t nargsf,
     uvffi__lobj_t *self = (uvffi__lobj_t *)o;
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     long mode = UV_RUN_DEFAULT;
-    PyObject *exc;
-    int ret;
     if (!UVFFI_NOKW(kwnames) || n > 1)
         goto slow;
     if (n == 1) {
@@ -158,12 +167,24 @@ static PyObject *uvffi__lops_run(PyObject *o, PyObject *const *a, size_t nargsf,
             goto slow;
         }
     }
-    if (self->closed != Py_False || self->running != Py_False || self->threadsafe != Py_None ||
-        self->scheduler != Py_None || self->pending_exc != Py_None || self->raw == NULL || self->raw->shared->running ||
-        self->raw->closing)
+    if (!uvffi__lops_runnable(self))
         goto slow;
     if (mode != UV_RUN_NOWAIT && PyThread_get_thread_ident() == uvffi__main_ident)
         goto slow;
+    return uvffi__lops_run_now(o, (int)mode);
+slow:
+    return uvffi__call_next(&uvffi__LoopOps, uvffi__s_lrun, o, a, nargsf, kwnames);
+}
+
+/* The run itself, once the caller has checked that the C path may take it (an
+ * open loop that is not running, nothing queued to serve first, and a mode that
+ * needs no signal wakeup set around it): the running flag around uv_run, and a
+ * callback's BaseException raised. */
+static PyObject *uvffi__lops_run_now(PyObject *o, int mode)
+{
+    uvffi__lobj_t *self = (uvffi__lobj_t *)o;
+    PyObject *exc;
+    int ret;
     Py_INCREF(o);
     UVFFI_SETREF(self->running, Py_True);
     ret = uvffi__run_held(self->raw, (int)mode);
@@ -184,8 +205,6 @@ static PyObject *uvffi__lops_run(PyObject *o, PyObject *const *a, size_t nargsf,
     }
     Py_DECREF(o);
     return PyBool_FromLong(ret != 0);
-slow:
-    return uvffi__call_next(&uvffi__LoopOps, uvffi__s_lrun, o, a, nargsf, kwnames);
 }
 
 /* call_soon_threadsafe(fn, *args) once the loop has its C queue (threadsafe.c). */

@@ -24,6 +24,7 @@ __all__ = [
     "server_detach",
     "set_result_unless_cancelled", "socket_extra", "check_data", "start_after_waiter", "release_fd_watchers",
     "LOG_THRESHOLD_FOR_CONNLOST_WRITES", "register_transport", "unregister_transport", "write_to_handle",
+    "queued_rest",
 ]
 
 LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
@@ -394,13 +395,21 @@ def write_to_handle(transport: Any, handle: Any, data: bytes) -> None:
     ``pause_writing`` if the queue went above the high-water mark. UVError as libuv says."""
     if not transport._pending_writes:
         req = handle.write(data)
-        if not req.pending:
-            return
-        # The rest was queued without a callback; a WriteRequest reads its callback when it
-        # completes, so give it the transport's to hear when the queue drains.
-        req._callback = transport._on_written
-    else:
-        handle.write(data, transport._on_written)
+        if req._req is not None:  # still pending: not all of it went at once
+            queued_rest(transport, req)
+        return
+    handle.write(data, transport._on_written)
+    transport._pending_writes += 1
+    transport._maybe_pause_protocol()
+
+
+def queued_rest(transport: Any, req: Any) -> None:
+    """After a callback-less write that the kernel did not take whole: the rest was
+    queued (``req`` is still pending). A WriteRequest reads its callback when it
+    completes, so it gets the transport's, to hear when the queue drains; the write
+    counts in ``_pending_writes``, and ``pause_writing`` comes if the queue went above
+    the high-water mark."""
+    req._callback = transport._on_written
     transport._pending_writes += 1
     transport._maybe_pause_protocol()
 

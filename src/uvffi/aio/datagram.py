@@ -95,7 +95,8 @@ class UVDatagramTransport(SocketTransportBase, FlowControl, asyncio.DatagramTran
     def sendto(self, data: Union[bytes, bytearray, memoryview], addr: Optional[Address] = None) -> None:
         """Send ``data`` as one datagram to ``addr`` (None: the connected peer). Errors go to the
         protocol's ``error_received``."""
-        check_data(data)
+        if type(data) is not bytes:
+            check_data(data)
         if not data:
             return
         if self._address:

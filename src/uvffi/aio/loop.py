@@ -3,27 +3,43 @@
 How it is built
 ---------------
 :class:`Loop` subclasses :class:`asyncio.BaseEventLoop`, which keeps asyncio's own
-ready queue (``_ready``), timer heap (``_scheduled``), ``_run_once``, task factory,
-exception handler, debug mode, executor and the high-level networking methods. Its
-``_run_once`` computes how long it may wait (0 when callbacks are ready, the first
-timer's delay, or None), then calls ``self._selector.select(timeout)``: here that is
-:class:`_UVSelector`, which runs the libuv loop once instead of calling a selector:
+ready queue (``_ready``), task factory, exception handler, debug mode, executor and the
+high-level networking methods. Two pieces are this loop's own, with asyncio's semantics
+(``call_soon`` is too, asyncio's steps in one frame):
 
-- ``timeout == 0``: ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting; skipped
-  when no referenced libuv handle or request but the loop's own wakeup is active (so an
-  *unreferenced* raw uvffi handle on ``uv_loop`` runs only in iterations that poll);
-- a positive timeout: a libuv timer armed for it, rounded *up* to libuv's 1 ms, then
-  ``uv_run(UV_RUN_ONCE)``; the timer stays armed after the iteration, and is re-armed
-  only when asyncio's first timer (the deadline the timeout came from) is another one;
-  asyncio itself then decides which of its timers are due
-  (``TimerHandle.when() < loop.time() + clock resolution``), so a libuv wakeup that
-  comes a little early only costs one more iteration and no callback runs early;
-- ``None``: ``uv_run(UV_RUN_ONCE)`` with no timer: libuv waits until an event comes.
+- the timers: ``call_later`` and ``call_at`` push onto ``_timer_heap`` (asyncio's
+  ``_scheduled`` stays empty): on CPython ``(when, sequence number, TimerHandle)``, so
+  the heap compares in C (TimerHandle's comparisons are Python methods) and timers with
+  equal deadlines run in the order they were scheduled; on PyPy the TimerHandles, as
+  asyncio does (its JIT compiles their comparisons; its generic tuple comparison took
+  twice the time). Cancelled timers leave the heap by asyncio's rule (from its head,
+  or all at once when more than half of at least 100 are cancelled);
+- the iteration, ``_run_once``, in asyncio's order: cancelled timers leave, libuv runs
+  once, the timers due by then join the ready queue, and the callbacks ready at that
+  point run (in debug mode each is timed and a slow one logged, as asyncio does).
+  libuv runs in one of three ways, entered by one C call (``aio_run``, _c/aio_ops.c)
+  on CPython while ``run_forever`` holds Python's signal wakeup fd, else by
+  :meth:`uvffi.Loop.run`:
+
+  - callbacks ready, the loop stopping, or the first timer already due:
+    ``uv_run(UV_RUN_NOWAIT)``, I/O is polled without waiting; skipped when no
+    referenced libuv handle or request but the loop's own wakeup is active (so an
+    *unreferenced* raw uvffi handle on ``uv_loop`` runs only in iterations that poll);
+  - a first timer in the future: a libuv timer armed for its delay, rounded *up* to
+    libuv's 1 ms, then ``uv_run(UV_RUN_ONCE)``; the timer stays armed after the
+    iteration, and is re-armed only when the first timer is another one; the loop then
+    decides which of its timers are due (``when < loop.time() + clock resolution``), so
+    a libuv wakeup that comes a little early only costs one more iteration and no
+    callback runs early;
+  - no timer: ``uv_run(UV_RUN_ONCE)`` with the libuv timer stopped: libuv waits until
+    an event comes.
 
 The loop's own libuv callbacks (fd readiness, the wakeup) do not run asyncio code
 themselves: they append asyncio Handles to ``loop._ready``, which asyncio then runs in
-its own order (the transports do the same, see below). ``_process_events`` is a no-op. ``time()`` is asyncio's
-``time.monotonic()``, the clock libuv's ``uv_hrtime`` reads too on Linux and macOS.
+its own order (the transports do the same, see below). ``_process_events`` is a no-op.
+``time()`` is asyncio's ``time.monotonic()``, the clock libuv's ``uv_hrtime`` reads too
+on Linux and macOS; ``_run_once`` calls ``time.monotonic`` itself unless a subclass or
+the instance replaces ``time()``.
 
 For the transports (uvffi/aio/stream.py, ...)
 ---------------------------------------------
@@ -46,20 +62,25 @@ For the transports (uvffi/aio/stream.py, ...)
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib
 import inspect
+import itertools
 import math
 import signal
 import socket
 import sys
 import threading
+import time
 import warnings
 import weakref
 from asyncio import base_events, events
+from asyncio.log import logger as _logger
+from heapq import heapify, heappop, heappush
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tuple, Type, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Type, Union
 
-from .._core import lib
+from .._core import PYPY, C, lib
 from ..error import HandleClosedError, UVError
 from ..handles.async_ import Async
 from ..handles.timer import Timer
@@ -71,8 +92,15 @@ from .sock import _SockMethods
 __all__ = ["Loop"]
 
 _loop_active: Callable[[Any], int] = lib.uvffi_loop_active  # ref'd active handles + requests (+1 if closing)
-_MAX_TIMER_MS = 24 * 3600 * 1000  # asyncio caps a wait at 24 h (MAXIMUM_SELECT_TIMEOUT) too
-_EXPIRED = float("-inf")  # _UVSelector._armed once its timer fired: no asyncio deadline equals it
+_aio_run: Optional[Callable[[UVLoop, int], Any]] = C.get("aio_run")  # _c/aio_ops.c; None on PyPy
+_KEYED = not PYPY  # timer heap entries: (when, seq, TimerHandle) on CPython, TimerHandles on PyPy
+_MAX_WAIT: float = getattr(base_events, "MAXIMUM_SELECT_TIMEOUT", 24 * 3600)  # asyncio's cap on a wait
+_MAX_TIMER_MS = int(_MAX_WAIT * 1000)
+# asyncio's rule for dropping cancelled timers: more than this fraction of at least this many
+_MIN_TIMERS: int = getattr(base_events, "_MIN_SCHEDULED_TIMER_HANDLES", 100)
+_MIN_CANCELLED_FRACTION: float = getattr(base_events, "_MIN_CANCELLED_TIMER_HANDLES_FRACTION", 0.5)
+_format_handle: Callable[[events.Handle], str] = getattr(base_events, "_format_handle", repr)
+_EXPIRED = float("-inf")  # _UVTimeout.armed once its timer fired: no asyncio deadline equals it
 
 
 def _impl(name: str) -> Any:
@@ -80,16 +108,11 @@ def _impl(name: str) -> Any:
     return importlib.import_module(f"{__package__}.{name}")
 
 
-class _UVSelector:
-    """What :meth:`asyncio.BaseEventLoop._run_once` calls as ``self._selector``:
-    ``select(timeout)`` runs the libuv loop once and returns no events (libuv's
-    callbacks have already put asyncio Handles into the ready queue)."""
+class _UVTimeout:
+    """The libuv timer that bounds an iteration's wait, armed for asyncio's first timer."""
 
     def __init__(self, loop: "Loop") -> None:
-        self._aio = loop
         self._uv = loop.uv_loop
-        self._run = loop.uv_loop.run
-        self._fds = loop._fds
         self._timer = Timer(loop.uv_loop)
         self._timer._uvffi_internal = True  # type: ignore[attr-defined]  # not listed in uv_loop.handles
         self._timer.ref = False  # the wait it bounds is the waker's; alone, it keeps nothing alive
@@ -97,65 +120,47 @@ class _UVSelector:
         # when it is stopped, _EXPIRED once it fired (it repeats until re-armed or stopped):
         # an iteration waiting for the same first timer as the one before leaves the timer
         # as it is (no stop, no start).
-        self._armed: Optional[float] = None
+        self.armed: Optional[float] = None
 
     def _on_timer(self, timer: Timer) -> None:
-        """The timeout timer's callback: it ended the wait. It repeats until the next
-        ``select`` re-arms or stops it (``_EXPIRED`` matches no deadline)."""
-        self._armed = _EXPIRED
+        """The timer's callback: it ended the wait. It repeats until re-armed or
+        stopped (``_EXPIRED`` matches no deadline)."""
+        self.armed = _EXPIRED
 
-    def select(self, timeout: Optional[float]) -> Tuple[()]:
-        """Run one libuv iteration, waiting at most ``timeout`` seconds (None: until
-        an event)."""
-        fds = self._fds
-        if fds._dirty:
-            fds.sync()
-        aio = self._aio
-        if aio._waker_unref:
-            aio._waker.ref = True
-        try:
-            if timeout is None:
-                if self._armed is not None:
-                    self._armed = None
-                    if not self._timer.closed:
-                        self._timer.stop()
-                self._run(RUN_ONCE)
-            elif timeout <= 0:
-                # Callbacks are ready: libuv is polled without waiting, unless nothing of
-                # libuv's but our wakeup is active (no referenced handle, no request, nothing
-                # closing): then the run could only find the wakeup, whose callbacks are in
-                # the ready queue already. (A run costs ~10 µs on PyPy: a call_soon chain
-                # would pay it per callback.) The timer may stay armed: unreferenced, it
-                # costs nothing here.
-                uv = self._uv
-                if uv._scheduler is None and uv._threadsafe is None and _loop_active(uv._lp) <= 1:
-                    return ()
-                self._run(RUN_NOWAIT)
-            else:
-                # asyncio computed ``timeout`` from its first timer: while that stays the
-                # first, the libuv timer armed for it is still right.
-                scheduled = aio._scheduled
-                when = scheduled[0].when() if scheduled else None
-                if when is None or when != self._armed:
-                    # Rounded up: libuv's timers count whole milliseconds and must not end
-                    # the wait before asyncio's timer is due. Repeating: libuv before 1.45
-                    # runs due timers before the poll too, and a one-shot timer that came
-                    # due there (the clock ticked a millisecond) would leave the poll with
-                    # no timeout at all; a repeating one bounds it by another ``ms``.
-                    ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
-                    self._uv.update_time()  # the timer counts from now, not from the iteration's start
-                    self._timer._start_ms(self._on_timer, ms, ms)
-                    self._armed = when
-                self._run(RUN_ONCE)
-        finally:
-            if aio._waker_unref and not aio._waker.closed:
-                aio._waker.ref = False
-        return ()
+    def arm(self, when: float, timeout: float) -> None:
+        """Arm the timer to end a wait ``timeout`` seconds from now, for the asyncio
+        deadline ``when``. Rounded up: libuv's timers count whole milliseconds and must
+        not end the wait before asyncio's timer is due. Repeating: libuv before 1.45
+        runs due timers before the poll too, and a one-shot timer that came due there
+        (the clock ticked a millisecond) would leave the poll with no timeout at all; a
+        repeating one bounds it by another ``ms``."""
+        ms = min(math.ceil(timeout * 1000.0), _MAX_TIMER_MS)
+        self._uv.update_time()  # the timer counts from now, not from the iteration's start
+        self._timer._start_ms(self._on_timer, ms, ms)
+        self.armed = when
+
+    def disarm(self) -> None:
+        """Stop the timer (a wait with no asyncio timer)."""
+        self.armed = None
+        if not self._timer.closed:
+            self._timer.stop()
 
     def close(self) -> None:
-        """Close the timeout timer."""
+        """Close the timer."""
         if not self._timer.closed:
             self._timer.close()
+
+
+def _run_py(uv: UVLoop, mode: int) -> Any:
+    """How an iteration enters libuv where the C entry (``aio_run``) is not used: PyPy,
+    ``UVFFI_NO_CBASE=1``, or a run that does not hold the signal wakeup fd (its blocking
+    runs then set it, in :meth:`uvffi.Loop.run`). As ``aio_run``, a non-blocking run with
+    nothing of libuv's but the loop's own wakeup active is skipped: it could only find
+    the wakeup, whose callbacks are in the ready queue already (on PyPy a run costs
+    about 10 µs: a ``call_soon`` chain would pay it per callback)."""
+    if mode == RUN_NOWAIT and uv._scheduler is None and uv._threadsafe is None and _loop_active(uv._lp) <= 1:
+        return False
+    return uv.run(mode)
 
 
 class Loop(_SockMethods, base_events.BaseEventLoop):
@@ -189,7 +194,16 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         _closed: bool
         _debug: bool
 
+        _stopping: bool
+        _clock_resolution: float
+        _timer_cancelled_count: int
+        _current_handle: Optional[events.Handle]
+
         def _check_closed(self) -> None: ...
+
+        def _check_thread(self) -> None: ...
+
+        def _check_callback(self, callback: Any, method: str) -> None: ...
 
         def _add_callback_signalsafe(self, handle: events.Handle) -> None: ...
 
@@ -201,6 +215,19 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         owned = uv_loop is None
         uv = UVLoop() if uv_loop is None else uv_loop  # before asyncio's part: a failure leaves nothing open
         super().__init__()
+        # asyncio's timers in a heap. On CPython as (when, sequence number, TimerHandle),
+        # compared in C (TimerHandle's own comparisons are Python methods, ~15 calls per
+        # heappop of a 20,000-timer heap), equal deadlines in the order they were scheduled;
+        # on PyPy the TimerHandles themselves, whose comparisons its JIT compiles (its
+        # generic tuple comparison took twice the time). asyncio's ``_scheduled`` stays empty.
+        self._timer_heap: List[Any] = []  # Any: TimerHandle's private attributes
+        self._timer_seq: Iterator[int] = itertools.count()
+        # How _run_once enters libuv (run_forever picks aio_run while it holds the signal
+        # wakeup fd) and reads the clock: time.monotonic while time() is asyncio's, else
+        # (None) time() itself.
+        self._uv_entry: Callable[[UVLoop, int], Any] = _run_py
+        self._clock: Optional[Callable[[], float]] = (
+            time.monotonic if type(self).time is base_events.BaseEventLoop.time else None)
         self.uv_loop = uv
         self._uv_owned = owned
         self._transports: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
@@ -217,7 +244,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             self._waker_unref = not owned
             if not owned:
                 self._waker.ref = False
-            self._selector = _UVSelector(self)
+            self._timeout = _UVTimeout(self)
+            # Where asyncio's selector loops keep their selector (test_asyncio's messages
+            # name its class): here what bounds the wait.
+            self._selector = self._timeout
             # The signal wakeup's socket pair (run_forever watches it), made now: made at the
             # first run, it could take the number of an fd closed behind add_reader's back,
             # whose Poll the next sync() would then start on our socket (UV_EEXIST).
@@ -257,12 +287,189 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         fd is set to the uvffi loop's wakeup socket once for the whole run (on the
         main thread), not around each libuv run of each iteration; the one it
         replaced is set back when the run ends."""
-        held = self.uv_loop._hold_wakeup() if not self._closed and not self.is_running() else False
+        if self._closed or self.is_running():
+            super().run_forever()  # asyncio's RuntimeError
+            return
+        uv = self.uv_loop
+        held = uv._hold_wakeup()
+        # Each iteration's run: in C (aio_run) when Python's signal wakeup fd is held, or
+        # off the main thread (no signal reaches a blocked run there); else uvffi's run.
+        if _aio_run is not None and (held or threading.current_thread() is not threading.main_thread()):
+            self._uv_entry = _aio_run
+        clock = self._clock
+        if "time" in self.__dict__:  # replaced on the instance: the loop reads it too
+            self._clock = None
         try:
             super().run_forever()
         finally:
+            self._uv_entry = _run_py
+            self._clock = clock
             if held:
-                self.uv_loop._release_wakeup()
+                uv._release_wakeup()
+
+    # -- one iteration --------------------------------------------------------
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
+                  context: Optional[contextvars.Context] = None) -> events.Handle:
+        """Call ``callback(*args)`` in the next iteration, after the callbacks already
+        queued (asyncio's ``call_soon``, in one frame): returns the
+        :class:`asyncio.Handle`."""
+        if self._closed:
+            self._check_closed()  # asyncio's RuntimeError
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+        handle: Any = events.Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        return handle
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
+                   context: Optional[contextvars.Context] = None) -> events.TimerHandle:
+        """Call ``callback(*args)`` in ``delay`` seconds (asyncio's ``call_later``):
+        returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
+        deadlines run in the order they were scheduled."""
+        if delay is None:
+            raise TypeError("delay must not be None")
+        clock = self._clock
+        when = (clock() if clock is not None and "time" not in self.__dict__ else self.time()) + delay
+        if self._closed:
+            self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_later")
+        timer: Any = events.TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
+        timer._scheduled = True
+        return timer
+
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
+                context: Optional[contextvars.Context] = None) -> events.TimerHandle:
+        """Call ``callback(*args)`` at loop time ``when`` (asyncio's ``call_at``,
+        ``call_later`` goes through it): returns the :class:`asyncio.TimerHandle`.
+        On CPython timers with equal deadlines run in the order they were scheduled."""
+        if when is None:
+            raise TypeError("when cannot be None")
+        if self._closed:
+            self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        timer: Any = events.TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
+        timer._scheduled = True
+        return timer
+
+    def _drop_cancelled_timers(self) -> List[Any]:
+        """Rebuild the timer heap without its cancelled timers (asyncio does this when
+        more than half of at least 100 timers are cancelled); returns the new heap."""
+        kept = []
+        for entry in self._timer_heap:
+            timer = entry[2] if _KEYED else entry
+            if timer._cancelled:
+                timer._scheduled = False
+            else:
+                kept.append(entry)
+        heapify(kept)
+        self._timer_heap = kept
+        self._timer_cancelled_count = 0
+        return kept
+
+    def _run_once(self) -> None:
+        """One iteration, in asyncio's order: cancelled timers leave the heap; libuv
+        runs once (without waiting if callbacks are ready or the loop is stopping,
+        else until an event or the first timer's deadline, whose libuv timer is
+        re-armed only when that timer changes); the timers now due join the ready
+        queue; then the callbacks that were ready at that point run, in order (those
+        they schedule wait for the next iteration). One Python frame: libuv is
+        entered by one C call (``aio_run``) on CPython."""
+        heap = self._timer_heap
+        ready = self._ready
+        if heap:
+            count = len(heap)
+            if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
+                heap = self._drop_cancelled_timers()
+            else:
+                while heap:
+                    first = heap[0][2] if _KEYED else heap[0]
+                    if not first._cancelled:
+                        break
+                    self._timer_cancelled_count -= 1
+                    heappop(heap)
+                    first._scheduled = False
+        fds = self._fds
+        if fds._dirty:
+            fds.sync()
+        clock = self._clock or self.time
+        uv = self.uv_loop
+        unref = self._waker_unref
+        if unref:
+            self._waker.ref = True  # the wait is the waker's while the loop runs
+        try:
+            if ready or self._stopping:
+                mode = RUN_NOWAIT  # the timer may stay armed: unreferenced, it costs nothing here
+            elif heap:
+                when = heap[0][0] if _KEYED else heap[0]._when
+                timeout = when - clock()
+                if timeout <= 0:
+                    mode = RUN_NOWAIT
+                else:
+                    mode = RUN_ONCE
+                    if when != self._timeout.armed:
+                        self._timeout.arm(when, min(timeout, _MAX_WAIT))
+            else:
+                mode = RUN_ONCE
+                if self._timeout.armed is not None:
+                    self._timeout.disarm()
+            self._uv_entry(uv, mode)
+        finally:
+            if unref and not self._waker.closed:
+                self._waker.ref = False
+        if heap:
+            end = clock() + self._clock_resolution
+            while heap:
+                timer = heap[0][2] if _KEYED else heap[0]
+                if timer._when >= end:
+                    break
+                heappop(heap)
+                timer._scheduled = False
+                ready.append(timer)
+        todo = len(ready)
+        if self._debug:
+            self._run_ready_debug(todo)
+            return
+        popleft = ready.popleft
+        handle: Optional[events.Handle] = None
+        while todo:
+            todo -= 1
+            handle = popleft()
+            if not handle._cancelled:
+                handle._run()
+        handle = None  # no reference to the last callback kept
+
+    def _run_ready_debug(self, todo: int) -> None:
+        """Run ``todo`` ready callbacks in debug mode: each one is the loop's current
+        handle while it runs, and one that runs ``slow_callback_duration`` or longer
+        is logged, as asyncio's debug mode does."""
+        ready = self._ready
+        for _ in range(todo):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                self._current_handle = handle
+                t0 = self.time()
+                handle._run()
+                dt = self.time() - t0
+                if dt >= self.slow_callback_duration:
+                    _logger.warning("Executing %s took %.3f seconds", _format_handle(handle), dt)
+            finally:
+                self._current_handle = None
 
     # -- closing ------------------------------------------------------------
 
@@ -276,6 +483,9 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         if self._closed:
             return
         super().close()
+        for entry in self._timer_heap:
+            (entry[2] if _KEYED else entry)._scheduled = False
+        self._timer_heap.clear()
         for sig in list(self._signal_handlers):
             try:
                 self.remove_signal_handler(sig)
@@ -286,7 +496,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         if uv.closed:
             return
         self._fds.close()
-        self._selector.close()
+        self._timeout.close()
         if not self._waker.closed:
             self._waker.close()
         if self._uv_owned:

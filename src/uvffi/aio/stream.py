@@ -29,6 +29,7 @@ from ._transport_base import (
     FlowControl,
     SocketTransportBase,
     check_data,
+    queued_rest,
     release_fd_watchers,
     server_attach,
     server_detach,
@@ -228,7 +229,8 @@ class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
 
     def write(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Write ``data`` (copied unless it is ``bytes``: the caller may reuse its buffer)."""
-        check_data(data)
+        if type(data) is not bytes:
+            check_data(data)
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
         if self._sendfile_active:
@@ -243,7 +245,12 @@ class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
         handle = self._handle
         assert handle is not None
         try:
-            write_to_handle(self, handle, data)
+            if self._pending_writes:
+                write_to_handle(self, handle, data)
+            else:
+                req = handle.write(data)
+                if req._req is not None:  # not all taken at once: the rest is queued
+                    queued_rest(self, req)
         except UVError as exc:
             self._fatal_error(uv_error_exception(exc), f"Fatal write error on {self._what}")
 
