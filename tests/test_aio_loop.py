@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import warnings
 from typing import Any, List
 
@@ -689,3 +690,33 @@ def test_a_clock_set_on_the_instance_is_the_one_call_later_and_the_wait_use() ->
     finally:
         loop.close()
     assert out == ["fired"]
+
+
+def test_a_timer_kept_armed_across_a_slow_callback_is_not_late_by_the_callbacks_time() -> None:
+    # The wait for a timer is cut short by I/O, then a callback blocks the loop for 0.4 s:
+    # the next wait must count from the end of that callback, not from before it (libuv
+    # computes a run's wait from the clock it read at the end of the previous run).
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        fired: "asyncio.Future[float]" = loop.create_future()
+        timer = loop.call_later(0.6, lambda: fired.set_result(loop.time()))
+        r, w = socket.socketpair()
+        woke: "asyncio.Future[None]" = loop.create_future()
+
+        def on_readable() -> None:
+            r.recv(1)
+            loop.remove_reader(r)
+            woke.set_result(None)
+
+        loop.add_reader(r, on_readable)
+        threading.Timer(0.05, w.send, (b"x",)).start()
+        await woke
+        time.sleep(0.4)
+        at = await fired
+        r.close()
+        w.close()
+        return at - timer.when()
+
+    late = uvffi.aio.run(main())
+    assert late < 0.2, late  # 0.4 s late when the timer's wait counted from before the callback
+

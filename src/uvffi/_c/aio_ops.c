@@ -8,7 +8,8 @@
  * not take (a closed or running loop, calls queued by other threads or the
  * scheduler, a pending BaseException, another mode) goes to loop.run(mode),
  * which raises or serves it as always. A RUN_NOWAIT that could only find the
- * loop's own wakeup (uvffi_loop_active <= 1: the wakeup counts 1) is skipped.
+ * loop's own wakeup (uvffi_loop_active <= 1: the wakeup counts 1) is skipped;
+ * a RUN_ONCE reads libuv's clock first (its wait counts from now).
  */
 
 static PyObject *uvffi__aio_run(PyObject *mod, PyObject *const *a, Py_ssize_t n)
@@ -29,6 +30,11 @@ static PyObject *uvffi__aio_run(PyObject *mod, PyObject *const *a, Py_ssize_t n)
              * are queued already: skipped (False, as for a loop with no work). */
             if (mode == UV_RUN_NOWAIT && uvffi_loop_active(((uvffi__lobj_t *)a[0])->raw) <= 1)
                 Py_RETURN_FALSE;
+            /* A blocking run computes its wait from libuv's clock, last read at the end of
+             * the previous run: a timer kept armed across iterations would end the wait
+             * late by the time the Python callbacks took since. */
+            if (mode == UV_RUN_ONCE)
+                uv_update_time(((uvffi__lobj_t *)a[0])->raw->loop);
             return uvffi__lops_run_now(a[0], (int)mode);
         }
     }

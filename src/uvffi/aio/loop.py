@@ -157,9 +157,14 @@ def _run_py(uv: UVLoop, mode: int) -> Any:
     runs then set it, in :meth:`uvffi.Loop.run`). As ``aio_run``, a non-blocking run with
     nothing of libuv's but the loop's own wakeup active is skipped: it could only find
     the wakeup, whose callbacks are in the ready queue already (on PyPy a run costs
-    about 10 µs: a ``call_soon`` chain would pay it per callback)."""
+    about 10 µs: a ``call_soon`` chain would pay it per callback). A blocking run reads
+    libuv's clock first, as ``aio_run`` does: libuv computes the wait from it, last read
+    at the end of the previous run, and a timer kept armed since would end it late by
+    the time the callbacks took meanwhile."""
     if mode == RUN_NOWAIT and uv._scheduler is None and uv._threadsafe is None and _loop_active(uv._lp) <= 1:
         return False
+    if mode == RUN_ONCE:
+        uv.update_time()  # the wait counts from now (see _UVTimeout: the timer may be kept armed)
     return uv.run(mode)
 
 
