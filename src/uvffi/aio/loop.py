@@ -353,9 +353,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any,  # type: ignore[override]
                 context: Optional[contextvars.Context] = None) -> events.TimerHandle:
-        """Call ``callback(*args)`` at loop time ``when`` (asyncio's ``call_at``,
-        ``call_later`` goes through it): returns the :class:`asyncio.TimerHandle`.
-        On CPython timers with equal deadlines run in the order they were scheduled."""
+        """Call ``callback(*args)`` at loop time ``when`` (asyncio's ``call_at``):
+        returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
+        deadlines run in the order they were scheduled. :meth:`call_later` repeats its
+        last steps rather than calling it: one Python frame per timer."""
         if when is None:
             raise TypeError("when cannot be None")
         if self._closed:
