@@ -2,12 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 from typing import Iterator
 
 import pytest
 
 import uvffi
 import uvffi.aio
+
+# A shell without job control starts background commands with SIGINT ignored, and the
+# children of the tests (which send SIGINT and expect KeyboardInterrupt) would inherit
+# that: give this process Python's own handler, which exec resets to the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
