@@ -169,12 +169,13 @@ class Handle(HandleStorage):
         if callback is not None and not callable(callback):
             raise TypeError("a callable or None is required")
         ptr = self._live()
-        old = self._close_cb
         if callback is not None:  # before the C call: a signal landing after it cannot lose the callback
+            old = getattr(self, "_close_cb", None)  # (a subclass may have deleted it)
             self._close_cb = callback
         err = lib.uvffi_handle_close(ptr)
         if err:
-            self._close_cb = old
+            if callback is not None:
+                self._close_cb = old
             raise_for(err, self._error)
         self._closed = True
 
