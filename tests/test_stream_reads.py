@@ -25,6 +25,17 @@ PYPY = sys.implementation.name == "pypy"
 KINDS = ["tcp", "unix", "pipe"]
 
 
+
+def _tcp_sockets() -> Tuple[socket.socket, socket.socket]:
+    """A connected pair of TCP sockets over loopback: (the peer's, ours)."""
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(1)
+    peer = socket.create_connection(lsn.getsockname())
+    ours, _ = lsn.accept()
+    lsn.close()
+    return peer, ours
+
 class Feed:
     """A uvffi stream of ``kind`` whose peer, a thread, writes ``payload`` and then ends the
     stream (or stops quietly once the reader went away)."""
@@ -41,12 +52,7 @@ class Feed:
             self._close = lambda: os.close(wfd)
         else:
             if kind == "tcp":
-                lsn = socket.socket()
-                lsn.bind(("127.0.0.1", 0))
-                lsn.listen(1)
-                peer = socket.create_connection(lsn.getsockname())
-                ours, _ = lsn.accept()
-                lsn.close()
+                peer, ours = _tcp_sockets()
                 self.stream = uvffi.TCP(loop)
             else:
                 peer, ours = socket.socketpair()
@@ -229,12 +235,7 @@ def _libuv_at_least(major: int, minor: int) -> bool:
 
 
 def test_a_read_error_comes_once_with_no_data(loop: uvffi.Loop) -> None:
-    lsn = socket.socket()
-    lsn.bind(("127.0.0.1", 0))
-    lsn.listen(1)
-    peer = socket.create_connection(lsn.getsockname())
-    ours, _ = lsn.accept()
-    lsn.close()
+    peer, ours = _tcp_sockets()
     tcp = uvffi.TCP(loop)
     tcp.open(ours.detach())
     got: List[Tuple[Optional[int], Optional[int]]] = []
