@@ -193,5 +193,6 @@ static int uvffi__aio_stream_install(PyObject *dict)
 #undef UVFFI_TS_INTERN
     if (uvffi__ts_zero == NULL && (uvffi__ts_zero = PyLong_FromLong(0)) == NULL)
         return -1;
+    uvffi__StreamTransportOps.tp_new = PyBaseObject_Type.tp_new;  /* a mix-in: instances are made as object's */
     return uvffi__publish(dict, &uvffi__StreamTransportOps);
 }
