@@ -154,7 +154,7 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
             ok = 0;
         else if (with_ops)
             ok = uvffi__publish_ops(d) == 0 && uvffi__fs_ops_install(d) == 0 && uvffi__aio_ops_install(d) == 0 &&
-                 uvffi__aio_stream_install(d) == 0;
+                 uvffi__aio_loop_install(d) == 0 && uvffi__aio_stream_install(d) == 0;
         if (!ok) {
             if (getenv("UVFFI_DEBUG_CBASE"))
                 PyErr_Print();
