@@ -86,9 +86,9 @@ static PyObject *uvffi__al_heap, *uvffi__al_ready, *uvffi__al_debug, *uvffi__al_
     *uvffi__al_timeout, *uvffi__al_armed, *uvffi__al_arm, *uvffi__al_disarm, *uvffi__al_resolution, *uvffi__al_when,
     *uvffi__al_append, *uvffi__al_popleft, *uvffi__al_run, *uvffi__al_run_debug, *uvffi__al_run_once;
 
-/* The loop's attribute `name` (a new reference): from its instance dict `d` when the
- * type has no data descriptor of that name (uvffi__al_dict_of), else as getattr. */
-static PyObject *uvffi__al_get(PyObject *d, PyObject *self, PyObject *name)
+/* Attribute `name` of self (a new reference): from its instance dict `d` when given
+ * (uvffi__dict_of), else, or when the dict has none, as getattr. */
+static PyObject *uvffi__dict_get(PyObject *d, PyObject *self, PyObject *name)
 {
     PyObject *v;
     if (d != NULL) {
@@ -103,36 +103,53 @@ static PyObject *uvffi__al_get(PyObject *d, PyObject *self, PyObject *name)
     return PyObject_GetAttr(self, name);
 }
 
-/* The names the iteration reads of the loop, and the last type found without a data
- * descriptor of any of them (at its version tag): its instances' attributes are read
- * from their dict, as getattr would find them. */
-static PyObject **uvffi__al_names[12];
-static PyTypeObject *uvffi__al_type;
-static unsigned int uvffi__al_tag;
+/* Reading an object's attributes from its instance dict, where getattr would find
+ * them there: for a type (checked again when its version tag changes) with no data
+ * descriptor of any of `names`. The last type checked is kept (a borrowed pointer,
+ * compared only: version tags are never reused). */
+typedef struct {
+    PyObject **const *names;  /* the interned names read */
+    size_t n;
+    PyTypeObject *type;       /* the last type found without such a descriptor */
+    unsigned int tag;         /* its version tag then */
+} uvffi__dict_attrs_t;
 
-/* self's instance dict (a new reference) if its type was checked, else NULL (getattr). */
-static PyObject *uvffi__al_dict_of(PyObject *self)
+/* o's instance dict (a new reference) if its type is one whose attributes `c` names
+ * may be read there, else NULL (no exception): read them with getattr. */
+static PyObject *uvffi__dict_of(PyObject *o, uvffi__dict_attrs_t *c)
 {
-    PyTypeObject *t = Py_TYPE(self);
+    PyTypeObject *t = Py_TYPE(o);
+    PyObject *d;
     size_t i;
     if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG))
         return NULL;
-    if (t != uvffi__al_type || t->tp_version_tag != uvffi__al_tag) {
-        for (i = 0; i < sizeof(uvffi__al_names) / sizeof(uvffi__al_names[0]); i++) {
-            PyObject *found = _PyType_Lookup(t, *uvffi__al_names[i]);  /* borrowed */
+    if (t != c->type || t->tp_version_tag != c->tag) {
+        for (i = 0; i < c->n; i++) {
+            PyObject *found = _PyType_Lookup(t, *c->names[i]);  /* borrowed */
             if (found != NULL && Py_TYPE(found)->tp_descr_set != NULL)
                 return NULL;
         }
-        uvffi__al_type = t;  /* a borrowed pointer, compared only */
-        uvffi__al_tag = t->tp_version_tag;
+        c->type = t;
+        c->tag = t->tp_version_tag;
     }
-    return PyObject_GenericGetDict(self, NULL);
+    d = PyObject_GenericGetDict(o, NULL);
+    if (d == NULL)
+        PyErr_Clear();
+    return d;
 }
+
+/* The names the iteration reads of the loop. */
+static PyObject **const uvffi__al_names[] = {
+    &uvffi__al_heap, &uvffi__al_ready, &uvffi__al_debug, &uvffi__al_unref, &uvffi__al_clock, &uvffi__al_entry,
+    &uvffi__al_fds, &uvffi__al_uv, &uvffi__al_ccount, &uvffi__al_stopping, &uvffi__al_timeout,
+    &uvffi__al_resolution};
+static uvffi__dict_attrs_t uvffi__al_attrs = {uvffi__al_names, sizeof(uvffi__al_names) / sizeof(uvffi__al_names[0]),
+                                              NULL, 0};
 
 /* Attribute `name` of the loop is the object `expect` (0 also when missing: not the plain case). */
 static int uvffi__al_is_d(PyObject *d, PyObject *self, PyObject *name, PyObject *expect)
 {
-    PyObject *v = uvffi__al_get(d, self, name);
+    PyObject *v = uvffi__dict_get(d, self, name);
     if (v == NULL) {
         PyErr_Clear();
         return 0;
@@ -173,7 +190,7 @@ static int uvffi__al_falsy(PyObject *o, PyObject *name)
  * the Python _run_once's): -1 on error. */
 static int uvffi__al_rebuild(PyObject *d, PyObject *self, Py_ssize_t count)
 {
-    PyObject *c = uvffi__al_get(d, self, uvffi__al_ccount), *mt, *mf, *ratio, *big;
+    PyObject *c = uvffi__dict_get(d, self, uvffi__al_ccount), *mt, *mf, *ratio, *big;
     int r;
     if (c == NULL)
         return -1;
@@ -257,7 +274,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
                 return NULL;
             break;
         }
-        v = uvffi__al_get(d, self, uvffi__al_ccount);
+        v = uvffi__dict_get(d, self, uvffi__al_ccount);
         if (v != NULL) {
             Py_SETREF(v, PyNumber_Subtract(v, uvffi__al_one));
         }
@@ -271,7 +288,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         Py_DECREF(first);
     }
     /* the mode of libuv's run, and the libuv timer that bounds its wait */
-    if ((v = uvffi__al_get(d, self, uvffi__al_stopping)) == NULL)
+    if ((v = uvffi__dict_get(d, self, uvffi__al_stopping)) == NULL)
         return NULL;
     t = PyObject_Length(ready);
     if (t > 0 || (t == 0 && (t = PyObject_IsTrue(v)) > 0)) {
@@ -292,7 +309,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         if (t > 0) {
             mode = UV_RUN_NOWAIT;
         } else if (t == 0) {
-            tobj = uvffi__al_get(d, self, uvffi__al_timeout);
+            tobj = uvffi__dict_get(d, self, uvffi__al_timeout);
             armed = tobj == NULL ? NULL : PyObject_GetAttr(tobj, uvffi__al_armed);
             t = armed == NULL ? -1 : PyObject_RichCompareBool(when, armed, Py_NE);
             Py_XDECREF(armed);
@@ -318,7 +335,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         }
     } else {
         mode = UV_RUN_ONCE;
-        tobj = uvffi__al_get(d, self, uvffi__al_timeout);
+        tobj = uvffi__dict_get(d, self, uvffi__al_timeout);
         armed = tobj == NULL ? NULL : PyObject_GetAttr(tobj, uvffi__al_armed);
         if (armed != NULL && armed != Py_None) {
             Py_SETREF(armed, PyObject_CallMethodNoArgs(tobj, uvffi__al_disarm));
@@ -345,7 +362,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
     if (PyList_GET_SIZE(heap) > 0) {
         if ((now = uvffi__al_now(clock)) == NULL)
             return NULL;
-        v = uvffi__al_get(d, self, uvffi__al_resolution);
+        v = uvffi__dict_get(d, self, uvffi__al_resolution);
         end = v == NULL ? NULL : PyNumber_Add(now, v);
         Py_DECREF(now);
         Py_XDECREF(v);
@@ -373,7 +390,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         Py_DECREF(end);
     }
     /* the callbacks ready now run, in order */
-    if ((todo = PyObject_Length(ready)) < 0 || (v = uvffi__al_get(d, self, uvffi__al_debug)) == NULL)
+    if ((todo = PyObject_Length(ready)) < 0 || (v = uvffi__dict_get(d, self, uvffi__al_debug)) == NULL)
         return NULL;
     t = PyObject_IsTrue(v);
     Py_DECREF(v);
@@ -421,17 +438,15 @@ static PyObject *uvffi__al_run_once_m(PyObject *self, PyObject *const *a, size_t
     PyObject *heap = NULL, *ready = NULL, *clock = NULL, *uv = NULL, *fds = NULL, *r = NULL, *d;
     int plain;
     (void)a;
-    d = uvffi__al_dict_of(self);
-    if (d == NULL)
-        PyErr_Clear();
+    d = uvffi__dict_of(self, &uvffi__al_attrs);
     plain = UVFFI_NOKW(kwnames) && PyVectorcall_NARGS(nargsf) == 0 && uvffi__aio_run_fn != NULL &&
             uvffi__al_is_d(d, self, uvffi__al_debug, Py_False) && uvffi__al_is_d(d, self, uvffi__al_unref, Py_False) &&
             uvffi__al_is_d(d, self, uvffi__al_entry, uvffi__aio_run_fn) &&
-            (heap = uvffi__al_get(d, self, uvffi__al_heap)) != NULL && PyList_CheckExact(heap) &&
-            (ready = uvffi__al_get(d, self, uvffi__al_ready)) != NULL &&
-            (clock = uvffi__al_get(d, self, uvffi__al_clock)) != NULL && clock != Py_None &&
-            (uv = uvffi__al_get(d, self, uvffi__al_uv)) != NULL &&
-            (fds = uvffi__al_get(d, self, uvffi__al_fds)) != NULL && uvffi__al_falsy(fds, uvffi__al_dirty);
+            (heap = uvffi__dict_get(d, self, uvffi__al_heap)) != NULL && PyList_CheckExact(heap) &&
+            (ready = uvffi__dict_get(d, self, uvffi__al_ready)) != NULL &&
+            (clock = uvffi__dict_get(d, self, uvffi__al_clock)) != NULL && clock != Py_None &&
+            (uv = uvffi__dict_get(d, self, uvffi__al_uv)) != NULL &&
+            (fds = uvffi__dict_get(d, self, uvffi__al_fds)) != NULL && uvffi__al_falsy(fds, uvffi__al_dirty);
     if (plain && PyList_GET_SIZE(heap) > 0) {
         int rebuild = uvffi__al_rebuild(d, self, PyList_GET_SIZE(heap));
         if (rebuild < 0)
@@ -516,18 +531,6 @@ static int uvffi__aio_loop_install(PyObject *dict)
         if (uvffi__monotonic == NULL)
             return -1;
     }
-    uvffi__al_names[0] = &uvffi__al_heap;
-    uvffi__al_names[1] = &uvffi__al_ready;
-    uvffi__al_names[2] = &uvffi__al_debug;
-    uvffi__al_names[3] = &uvffi__al_unref;
-    uvffi__al_names[4] = &uvffi__al_clock;
-    uvffi__al_names[5] = &uvffi__al_entry;
-    uvffi__al_names[6] = &uvffi__al_fds;
-    uvffi__al_names[7] = &uvffi__al_uv;
-    uvffi__al_names[8] = &uvffi__al_ccount;
-    uvffi__al_names[9] = &uvffi__al_stopping;
-    uvffi__al_names[10] = &uvffi__al_timeout;
-    uvffi__al_names[11] = &uvffi__al_resolution;
     if (uvffi__heappop == NULL) {
         if ((heapq = PyImport_ImportModule("heapq")) == NULL)
             return -1;

@@ -32,11 +32,18 @@ static PyObject *uvffi__ts_eof, *uvffi__ts_sendfile, *uvffi__ts_conn_lost, *uvff
     *uvffi__ts_closing, *uvffi__ts_buffered, *uvffi__ts_protocol, *uvffi__ts_data_received, *uvffi__ts_fatal,
     *uvffi__ts_feed, *uvffi__ts_write_rest, *uvffi__ts_write, *uvffi__ts_on_read, *uvffi__ts_msg, *uvffi__ts_zero;
 
-/* Attribute `name` of o is `expect` (False, 0: the plain case). An attribute
- * that is missing or another value is not the plain case (0, no exception). */
-static int uvffi__ts_is(PyObject *o, PyObject *name, PyObject *expect)
+/* The names read of the transport (from its dict: aio_ops.c's uvffi__dict_of). */
+static PyObject **const uvffi__ts_names[] = {
+    &uvffi__ts_eof, &uvffi__ts_sendfile, &uvffi__ts_conn_lost, &uvffi__ts_pending, &uvffi__ts_handle,
+    &uvffi__ts_closing, &uvffi__ts_buffered, &uvffi__ts_protocol};
+static uvffi__dict_attrs_t uvffi__ts_attrs = {uvffi__ts_names, sizeof(uvffi__ts_names) / sizeof(uvffi__ts_names[0]),
+                                              NULL, 0};
+
+/* Attribute `name` of o (its dict d, or NULL) is `expect` (False, 0: the plain case). An
+ * attribute that is missing or another value is not the plain case (0, no exception). */
+static int uvffi__ts_is(PyObject *d, PyObject *o, PyObject *name, PyObject *expect)
 {
-    PyObject *v = PyObject_GetAttr(o, name);
+    PyObject *v = uvffi__dict_get(d, o, name);
     int is;
     if (v == NULL) {
         PyErr_Clear();
@@ -50,15 +57,20 @@ static int uvffi__ts_is(PyObject *o, PyObject *name, PyObject *expect)
 static PyObject *uvffi__ts_write_m(PyObject *self, PyObject *const *a, size_t nargsf, PyObject *kwnames)
 {
     Py_ssize_t len;
-    PyObject *handle, *view, *rest, *r, *args[3];
+    PyObject *handle, *view, *rest, *r, *args[3], *d;
     uvffi_handle_t *h;
-    int w;
+    int w, plain;
     if (!UVFFI_NOKW(kwnames) || PyVectorcall_NARGS(nargsf) != 1 || !PyBytes_CheckExact(a[0]) ||
-        (len = PyBytes_GET_SIZE(a[0])) == 0 || !uvffi__ts_is(self, uvffi__ts_eof, Py_False) ||
-        !uvffi__ts_is(self, uvffi__ts_sendfile, Py_False) || !uvffi__ts_is(self, uvffi__ts_conn_lost, uvffi__ts_zero) ||
-        !uvffi__ts_is(self, uvffi__ts_pending, uvffi__ts_zero))
+        (len = PyBytes_GET_SIZE(a[0])) == 0)
         return uvffi__call_next(&uvffi__StreamTransportOps, uvffi__ts_write, self, a, nargsf, kwnames);
-    handle = PyObject_GetAttr(self, uvffi__ts_handle);
+    d = uvffi__dict_of(self, &uvffi__ts_attrs);
+    plain = uvffi__ts_is(d, self, uvffi__ts_eof, Py_False) && uvffi__ts_is(d, self, uvffi__ts_sendfile, Py_False) &&
+            uvffi__ts_is(d, self, uvffi__ts_conn_lost, uvffi__ts_zero) &&
+            uvffi__ts_is(d, self, uvffi__ts_pending, uvffi__ts_zero);
+    handle = plain ? uvffi__dict_get(d, self, uvffi__ts_handle) : NULL;
+    Py_XDECREF(d);
+    if (!plain)
+        return uvffi__call_next(&uvffi__StreamTransportOps, uvffi__ts_write, self, a, nargsf, kwnames);
     if (handle == NULL)
         return NULL;
     if (!PyObject_TypeCheck(handle, &uvffi__HandleStorage) || (h = ((uvffi__hobj_t *)handle)->raw) == NULL ||
@@ -122,26 +134,32 @@ static PyObject *uvffi__ts_received_failed(PyObject *self)
 
 static PyObject *uvffi__ts_on_read_m(PyObject *self, PyObject *const *a, size_t nargsf, PyObject *kwnames)
 {
-    PyObject *closing, *buffered, *protocol, *r, *args[2];
+    PyObject *closing, *buffered, *protocol, *r, *args[2], *d;
     if (!UVFFI_NOKW(kwnames) || PyVectorcall_NARGS(nargsf) != 3 || !PyBytes_CheckExact(a[1]))
         return uvffi__call_next(&uvffi__StreamTransportOps, uvffi__ts_on_read, self, a, nargsf, kwnames);
-    if ((closing = PyObject_GetAttr(self, uvffi__ts_closing)) == NULL)
+    d = uvffi__dict_of(self, &uvffi__ts_attrs);
+    closing = uvffi__dict_get(d, self, uvffi__ts_closing);
+    buffered = closing == NULL ? NULL : uvffi__dict_get(d, self, uvffi__ts_buffered);
+    protocol = buffered == NULL ? NULL : uvffi__dict_get(d, self, uvffi__ts_protocol);
+    Py_XDECREF(d);
+    Py_XDECREF(closing);
+    Py_XDECREF(buffered);
+    if (protocol == NULL)
         return NULL;
-    Py_DECREF(closing);
-    if (closing == Py_True)  /* closed by an earlier chunk's protocol call */
+    if (closing == Py_True) {  /* closed by an earlier chunk's protocol call */
+        Py_DECREF(protocol);
         Py_RETURN_NONE;
-    if ((buffered = PyObject_GetAttr(self, uvffi__ts_buffered)) == NULL)
-        return NULL;
-    Py_DECREF(buffered);
-    if (closing != Py_False || (buffered != Py_False && buffered != Py_True))
+    }
+    if (closing != Py_False || (buffered != Py_False && buffered != Py_True)) {
+        Py_DECREF(protocol);
         return uvffi__call_next(&uvffi__StreamTransportOps, uvffi__ts_on_read, self, a, nargsf, kwnames);
+    }
     if (buffered == Py_True) {
+        Py_DECREF(protocol);
         args[0] = self;
         args[1] = a[1];
         return PyObject_VectorcallMethod(uvffi__ts_feed, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
     }
-    if ((protocol = PyObject_GetAttr(self, uvffi__ts_protocol)) == NULL)
-        return NULL;
     args[0] = protocol;
     args[1] = a[1];
     r = PyObject_VectorcallMethod(uvffi__ts_data_received, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
