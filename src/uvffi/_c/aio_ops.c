@@ -64,13 +64,15 @@ static int uvffi__aio_ops_install(PyObject *dict)
  * AioLoopOps: the C _run_once put in front of uvffi.aio's Loop in its MRO (as
  * the handles' Ops types are in front of theirs): one iteration, the steps of
  * the Python Loop._run_once in the same order, without a Python frame. It takes
- * the plain case, decided before anything changes: not in debug mode, the
+ * the plain case, decided before anything changes: the
  * loop's own wakeup referenced (a loop that owns its uvffi loop), asyncio's
  * clock (``_clock`` set), libuv entered by aio_run (run_forever holds the
  * signal wakeup fd), no fd watcher to sync, and not so many cancelled timers
- * that the heap is rebuilt. Anything else is the Python _run_once, next in the
+ * that the heap is rebuilt (debug mode is read where the Python method reads it,
+ * after libuv's run: its ready callbacks go to _run_ready_debug). Anything else is
+ * the Python _run_once, next in the
  * MRO (also what PyPy and UVFFI_NO_CBASE=1 run). The state stays in the loop's
- * Python attributes, read by name; Python code runs only in the calls it makes
+ * Python attributes, read from its dict (uvffi__dict_of); Python code runs only in the calls it makes
  * (the clock, the timeout's arm/disarm, aio_run's callbacks, the ready
  * handles), so a KeyboardInterrupt comes from one of them, never between two
  * steps of the bookkeeping.
@@ -440,7 +442,7 @@ static PyObject *uvffi__al_run_once_m(PyObject *self, PyObject *const *a, size_t
     (void)a;
     d = uvffi__dict_of(self, &uvffi__al_attrs);
     plain = UVFFI_NOKW(kwnames) && PyVectorcall_NARGS(nargsf) == 0 && uvffi__aio_run_fn != NULL &&
-            uvffi__al_is_d(d, self, uvffi__al_debug, Py_False) && uvffi__al_is_d(d, self, uvffi__al_unref, Py_False) &&
+            uvffi__al_is_d(d, self, uvffi__al_unref, Py_False) &&
             uvffi__al_is_d(d, self, uvffi__al_entry, uvffi__aio_run_fn) &&
             (heap = uvffi__dict_get(d, self, uvffi__al_heap)) != NULL && PyList_CheckExact(heap) &&
             (ready = uvffi__dict_get(d, self, uvffi__al_ready)) != NULL &&

@@ -401,8 +401,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         they schedule wait for the next iteration). One Python frame: libuv is
         entered by one C call (``aio_run``) on CPython. On CPython (unless
         ``UVFFI_NO_CBASE=1``) ``AioLoopOps._run_once`` (_c/aio_ops.c), first in the MRO,
-        does these steps in C when ``run_forever`` enters libuv by ``aio_run`` outside
-        debug mode, and hands any other case to this method."""
+        does these steps in C when ``run_forever`` enters libuv by ``aio_run``, and hands
+        any other case to this method."""
         heap = self._timer_heap
         ready = self._ready
         if heap:
