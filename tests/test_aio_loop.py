@@ -775,3 +775,22 @@ def test_a_due_timer_runs_in_the_iteration_that_finds_it_due_before_later_ready_
     aloop.run_forever()
     assert order == ["timer", "soon from timer"]
     assert timer._scheduled is False and not aloop._timer_heap
+
+
+def test_a_loop_subclass_with_its_own_getattribute_sees_the_iterations_reads() -> None:
+    seen = set()
+
+    class Watched(uvffi.aio.Loop):
+        def __getattribute__(self, name: str) -> Any:
+            seen.add(name)
+            return super().__getattribute__(name)
+
+    loop = Watched()
+    try:
+        loop.call_soon(loop.stop)
+        seen.clear()
+        loop.run_forever()
+        read = set(seen)
+    finally:
+        loop.close()
+    assert {"_waker_unref", "_uv_entry", "_timer_heap"} <= read  # names only the iteration reads

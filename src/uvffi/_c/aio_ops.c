@@ -106,8 +106,8 @@ static PyObject *uvffi__dict_get(PyObject *d, PyObject *self, PyObject *name)
 }
 
 /* Reading an object's attributes from its instance dict, where getattr would find
- * them there: for a type (checked again when its version tag changes) with no data
- * descriptor of any of `names`. The last type checked is kept (a borrowed pointer,
+ * them there: for a type (checked again when its version tag changes) with object's
+ * getattr (no __getattribute__ of its own) and no data descriptor of any of `names`. The last type checked is kept (a borrowed pointer,
  * compared only: version tags are never reused). */
 typedef struct {
     PyObject **const *names;  /* the interned names read */
@@ -123,8 +123,8 @@ static PyObject *uvffi__dict_of(PyObject *o, uvffi__dict_attrs_t *c)
     PyTypeObject *t = Py_TYPE(o);
     PyObject *d;
     size_t i;
-    if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG))
-        return NULL;
+    if (!PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) || t->tp_getattro != PyObject_GenericGetAttr)
+        return NULL;  /* a __getattribute__ of its own (or no version tag to check again by) */
     if (t != c->type || t->tp_version_tag != c->tag) {
         for (i = 0; i < c->n; i++) {
             PyObject *found = _PyType_Lookup(t, *c->names[i]);  /* borrowed */
