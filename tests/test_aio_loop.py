@@ -720,3 +720,77 @@ def test_a_timer_kept_armed_across_a_slow_callback_is_not_late_by_the_callbacks_
     late = uvffi.aio.run(main())
     assert late < 0.2, late  # 0.4 s late when the timer's wait counted from before the callback
 
+
+
+# -- the iteration (in C on CPython: AioLoopOps._run_once, _c/aio_ops.c) -----------------------
+
+def test_the_iteration_is_the_c_one_on_cpython_and_the_python_one_elsewhere() -> None:
+    from uvffi._core import CBASE
+
+    names = [cls.__name__ for cls in uvffi.aio.Loop.__mro__]
+    assert ("AioLoopOps" in names) == CBASE
+
+
+def test_keyboard_interrupt_in_a_ready_callback_leaves_the_callbacks_after_it_queued(aloop: uvffi.aio.Loop) -> None:
+    ran: List[str] = []
+
+    def interrupt() -> None:
+        ran.append("interrupt")
+        raise KeyboardInterrupt
+
+    aloop.call_soon(ran.append, "a")
+    aloop.call_soon(interrupt)
+    aloop.call_soon(ran.append, "c")
+    with pytest.raises(KeyboardInterrupt):
+        aloop.run_forever()
+    assert ran == ["a", "interrupt"]
+    assert len(aloop._ready) == 1  # "c" waits for the next iteration, as in asyncio
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()
+    assert ran == ["a", "interrupt", "c"]
+
+
+def test_a_cancelled_first_timer_leaves_the_heap_unscheduled_and_uncounted(aloop: uvffi.aio.Loop) -> None:
+    first = aloop.call_later(3600, lambda: None)
+    second = aloop.call_later(7200, lambda: None)
+    first.cancel()
+    assert aloop._timer_cancelled_count == 1
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()
+    assert aloop._timer_cancelled_count == 0
+    assert first._scheduled is False and second._scheduled is True
+    assert [entry[2] if isinstance(entry, tuple) else entry for entry in aloop._timer_heap] == [second]
+
+
+def test_a_due_timer_runs_in_the_iteration_that_finds_it_due_before_later_ready_callbacks(
+        aloop: uvffi.aio.Loop) -> None:
+    order: List[str] = []
+
+    def due() -> None:
+        order.append("timer")
+        aloop.call_soon(order.append, "soon from timer")
+        aloop.call_soon(aloop.stop)
+
+    timer = aloop.call_at(aloop.time() - 1, due)  # already due
+    aloop.run_forever()
+    assert order == ["timer", "soon from timer"]
+    assert timer._scheduled is False and not aloop._timer_heap
+
+
+def test_a_loop_subclass_with_its_own_getattribute_sees_the_iterations_reads() -> None:
+    seen = set()
+
+    class Watched(uvffi.aio.Loop):
+        def __getattribute__(self, name: str) -> Any:
+            seen.add(name)
+            return super().__getattribute__(name)
+
+    loop = Watched()
+    try:
+        loop.call_soon(loop.stop)
+        seen.clear()
+        loop.run_forever()
+        read = set(seen)
+    finally:
+        loop.close()
+    assert {"_waker_unref", "_uv_entry", "_timer_heap"} <= read  # names only the iteration reads

@@ -886,3 +886,88 @@ def test_unix_server_cleanup_socket_false_leaves_the_file(aloop: Loop, tmp_path:
         return path.exists()
 
     assert run(aloop, main())
+
+
+# -- the read callback and write's plain case (in C on CPython: _c/aio_stream.c) -----------------
+
+def test_data_received_error_goes_to_the_handler_as_the_exception_being_handled(aloop: Loop) -> None:
+    seen: List[Any] = []
+
+    def handler(loop: Any, context: Any) -> None:
+        seen.append((context, sys.exc_info()[1]))
+
+    class Failing(Recorder):
+        def data_received(self, data: bytes) -> None:
+            raise ZeroDivisionError("boom")
+
+    async def main() -> Any:
+        aloop.set_exception_handler(handler)
+        server = await _tcp_echo_server(aloop)
+        transport, proto = await aloop.create_connection(Failing, "127.0.0.1", _port(server))
+        transport.write(b"x")
+        lost = await proto.lost
+        server.close()
+        await server.wait_closed()
+        return transport, proto, lost
+
+    transport, proto, lost = run(aloop, main())
+    assert len(seen) == 1
+    context, handled = seen[0]
+    assert context["message"] == "Fatal error: protocol.data_received() call failed."
+    assert isinstance(context["exception"], ZeroDivisionError)
+    assert context["exception"].__traceback__ is not None
+    assert context["transport"] is transport and context["protocol"] is proto
+    assert handled is context["exception"]  # as inside the Python method's except clause
+    assert lost is context["exception"]  # connection_lost(exc)
+    assert sys.exc_info() == (None, None, None)
+
+
+def test_keyboard_interrupt_in_data_received_propagates_and_leaves_the_transport_open(aloop: Loop) -> None:
+    class Interrupting(Recorder):
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if data == b"stop":
+                raise KeyboardInterrupt
+
+    async def connect() -> Any:
+        server = await _tcp_echo_server(aloop)
+        transport, proto = await aloop.create_connection(Interrupting, "127.0.0.1", _port(server))
+        return server, transport, proto
+
+    server, transport, proto = run(aloop, connect())
+    transport.write(b"stop")
+    with pytest.raises(KeyboardInterrupt):
+        aloop.run_forever()
+    assert not transport.is_closing() and transport.is_reading()
+    transport.write(b"more")  # the transport goes on where it was interrupted
+
+    async def rest() -> bytes:
+        while len(proto.data) < 8:
+            await asyncio.sleep(0.01)
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        return bytes(proto.data)
+
+    assert run(aloop, rest()) == b"stopmore"
+
+
+def test_a_write_the_kernel_takes_in_part_is_queued_and_arrives_whole_in_order(aloop: Loop) -> None:
+    big = bytes(range(256)) * (16 << 10)  # 4 MiB: more than the socket buffers take at once
+
+    async def main() -> Tuple[bytes, int]:
+        server = await _tcp_echo_server(aloop)
+        transport, proto = await aloop.create_connection(Recorder, "127.0.0.1", _port(server))
+        transport.write(big)
+        queued = transport.get_write_buffer_size()
+        transport.write(b"tail")
+        transport.write_eof()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        return bytes(proto.data), queued
+
+    data, queued = run(aloop, main(), timeout=60)
+    assert 0 < queued < len(big)  # the head went at once, only the rest was queued
+    assert data == big + b"tail"

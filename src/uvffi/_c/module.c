@@ -47,6 +47,7 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
 #include "tty.c"
 #if !UVFFI_PYPY
 #include "fs_ops.c"
+#include "aio_stream.c"
 #endif
 
 /* The handle kinds. Index 0 is no kind (the abstract Handle). */
@@ -152,7 +153,8 @@ int uvffi_cbase_install(uintptr_t dict, uintptr_t hsample, uintptr_t lsample, ui
         if (uvffi__bases_install(d, main_ident) < 0 || uvffi__publish(d, &uvffi__TsafeQueue) < 0)
             ok = 0;
         else if (with_ops)
-            ok = uvffi__publish_ops(d) == 0 && uvffi__fs_ops_install(d) == 0 && uvffi__aio_ops_install(d) == 0;
+            ok = uvffi__publish_ops(d) == 0 && uvffi__fs_ops_install(d) == 0 && uvffi__aio_ops_install(d) == 0 &&
+                 uvffi__aio_loop_install(d) == 0 && uvffi__aio_stream_install(d) == 0;
         if (!ok) {
             if (getenv("UVFFI_DEBUG_CBASE"))
                 PyErr_Print();

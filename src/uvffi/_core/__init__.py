@@ -49,7 +49,8 @@ T = TypeVar("T", bound=type)
 
 
 def c_methods(name: str) -> Callable[[T], T]:
-    """Class decorator: put the C methods of handle kind ``name`` (or ``"loop"``) in
+    """Class decorator: put the C methods of handle kind ``name`` (or ``"loop"``, or the
+    name of another C methods type such as ``"StreamTransportOps"``) in
     front of the decorated class, its Python implementation. On CPython (unless
     ``UVFFI_NO_CBASE=1``) the result is a subclass of the same name whose MRO starts
     with the C type (``TimerOps``): C takes the plain case of each of its methods

@@ -80,7 +80,7 @@ from heapq import heapify, heappop, heappush
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Type, Union
 
-from .._core import PYPY, C, lib
+from .._core import PYPY, C, c_methods, lib
 from ..error import HandleClosedError, UVError
 from ..handles.async_ import Async
 from ..handles.timer import Timer
@@ -168,6 +168,7 @@ def _run_py(uv: UVLoop, mode: int) -> Any:
     return uv.run(mode)
 
 
+@c_methods("AioLoopOps")  # CPython: _run_once's plain case in C (_c/aio_ops.c)
 class Loop(_SockMethods, base_events.BaseEventLoop):
     """An :class:`asyncio.AbstractEventLoop` that runs on a libuv loop.
 
@@ -192,6 +193,11 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
 
     uv_loop: UVLoop
     """The :class:`uvffi.Loop` this asyncio loop runs on."""
+
+    # What the C _run_once (AioLoopOps) reads of this module's constants.
+    _MIN_TIMERS = _MIN_TIMERS
+    _MIN_CANCELLED_FRACTION = _MIN_CANCELLED_FRACTION
+    _MAX_WAIT = _MAX_WAIT
 
     if TYPE_CHECKING:  # asyncio.BaseEventLoop's internals used here (typeshed leaves them out)
         _ready: Deque[events.Handle]
@@ -393,7 +399,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         re-armed only when that timer changes); the timers now due join the ready
         queue; then the callbacks that were ready at that point run, in order (those
         they schedule wait for the next iteration). One Python frame: libuv is
-        entered by one C call (``aio_run``) on CPython."""
+        entered by one C call (``aio_run``) on CPython. On CPython (unless
+        ``UVFFI_NO_CBASE=1``) ``AioLoopOps._run_once`` (_c/aio_ops.c), first in the MRO,
+        does these steps in C when ``run_forever`` enters libuv by ``aio_run``, and hands
+        any other case to this method."""
         heap = self._timer_heap
         ready = self._ready
         if heap:

@@ -19,6 +19,7 @@ from asyncio import constants, sslproto
 from asyncio.log import logger
 from typing import Any, Dict, List, Optional, Union
 
+from .._core import c_methods
 from ..errno import UV_ECANCELED, UV_EOF
 from ..error import UVError
 from ..handles.pipe import Pipe
@@ -61,6 +62,7 @@ def open_stream_handle(loop: Any, sock: socket.socket) -> Stream:
     return handle
 
 
+@c_methods("StreamTransportOps")  # CPython: write() and the read callback's plain case in C
 class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
     """An asyncio stream transport over a uvffi stream handle and the socket whose fd it owns.
 
@@ -69,7 +71,11 @@ class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
     an :class:`asyncio.BufferedProtocol`, fed chunk by chunk). Writing: a write with nothing
     queued goes to the kernel at once as far as it takes it (uvffi's ``uv_try_write`` fast
     path); the rest waits in libuv's write queue, whose size is
-    :meth:`get_write_buffer_size` and drives ``pause_writing``/``resume_writing``."""
+    :meth:`get_write_buffer_size` and drives ``pause_writing``/``resume_writing``.
+
+    On CPython (unless ``UVFFI_NO_CBASE=1``) the plain case of :meth:`write` and of the read
+    callback run in C (``StreamTransportOps``, ``_c/aio_stream.c``, first in the MRO), the
+    rest in the Python methods here, with the same steps."""
 
     _what = "socket transport"
     # loop.sendfile(): the loop's _sendfile_native may use sendfile_native() below (zero copy);
@@ -251,6 +257,14 @@ class UVStreamTransport(SocketTransportBase, FlowControl, asyncio.Transport):
                 req = handle.write(data)
                 if req._req is not None:  # not all taken at once: the rest is queued
                     queued_rest(self, req)
+        except UVError as exc:
+            self._fatal_error(uv_error_exception(exc), f"Fatal write error on {self._what}")
+
+    def _write_rest(self, handle: Stream, rest: memoryview) -> None:
+        """The C write's partial case (StreamTransportOps, ``_c/aio_stream.c``): the kernel
+        took the head of the data at once, ``rest`` is queued."""
+        try:
+            queued_rest(self, handle._write(rest, None, None))
         except UVError as exc:
             self._fatal_error(uv_error_exception(exc), f"Fatal write error on {self._what}")
 
