@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import signal
 import socket
 import sys
@@ -577,9 +578,9 @@ def test_a_socket_is_read_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop
         b.close()
 
 
-@pytest.mark.skipif(sys.implementation.name == "pypy",
-                    reason="PyPy's timer heap holds the TimerHandles, ordered by deadline only, as asyncio's")
 def test_timers_with_the_same_deadline_run_in_the_order_scheduled(aloop: uvffi.aio.Loop) -> None:
+    # On PyPy too: scheduled one after the other, they are in the loop's deque of timers
+    # in deadline order, which keeps their order.
     out: List[int] = []
     when = aloop.time() + 0.01
     for i in range(50):
@@ -587,6 +588,38 @@ def test_timers_with_the_same_deadline_run_in_the_order_scheduled(aloop: uvffi.a
     aloop.call_at(when + 0.01, aloop.stop)
     aloop.run_forever()
     assert out == list(range(50))
+
+
+def test_timers_scheduled_in_any_order_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
+    # Deadlines in a shuffled order, some equal: those that come after a later one go to the
+    # heap, the others to the deque; the two are merged by deadline (ties: see below).
+    rng = random.Random(15)
+    now = aloop.time()
+    offsets = [rng.randrange(40) * 0.0005 for _ in range(400)]
+    out: List[int] = []
+    for i, offset in enumerate(offsets):
+        aloop.call_at(now + offset, out.append, i)
+    aloop.call_at(now + 0.03, aloop.stop)
+    aloop.run_forever()
+    assert [offsets[i] for i in out] == sorted(offsets)
+    if sys.implementation.name != "pypy":  # equal deadlines in the order scheduled
+        assert out == sorted(range(400), key=lambda i: offsets[i])
+
+
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="on PyPy a tie between the deque's and the heap's first timers goes to the deque's")
+def test_equal_deadlines_in_the_heap_and_the_deque_run_in_the_order_scheduled(aloop: uvffi.aio.Loop) -> None:
+    out: List[str] = []
+    now = aloop.time()
+    later = aloop.call_at(now + 0.05, out.append, "later")  # the deque's first
+    aloop.call_at(now + 0.01, out.append, "heap")  # before the deque's last: the heap
+    later.cancel()
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()  # the cancelled timer leaves: the deque is empty
+    aloop.call_at(now + 0.01, out.append, "deque")  # the same deadline, scheduled after "heap"
+    aloop.call_at(now + 0.02, aloop.stop)
+    aloop.run_forever()
+    assert out == ["heap", "deque"]
 
 
 def test_timers_left_after_most_of_many_are_cancelled_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
@@ -601,6 +634,22 @@ def test_timers_left_after_most_of_many_are_cancelled_run_in_deadline_order(aloo
     aloop.call_at(now + 0.4, aloop.stop)
     aloop.run_forever()
     assert out == sorted(range(0, 300, 4), reverse=True)
+    assert all(t.cancelled() for i, t in enumerate(timers) if i % 4)
+
+
+def test_timers_left_after_most_of_many_in_deadline_order_are_cancelled_run_in_order(
+        aloop: uvffi.aio.Loop) -> None:
+    # The same with increasing deadlines: the timers are in the deque, rebuilt without the
+    # cancelled ones.
+    out: List[int] = []
+    now = aloop.time()
+    timers = [aloop.call_at(now + 0.001 * i, out.append, i) for i in range(300)]
+    for i, timer in enumerate(timers):
+        if i % 4:
+            timer.cancel()
+    aloop.call_at(now + 0.4, aloop.stop)
+    aloop.run_forever()
+    assert out == list(range(0, 300, 4))
     assert all(t.cancelled() for i, t in enumerate(timers) if i % 4)
 
 

@@ -7,13 +7,20 @@ ready queue (``_ready``), task factory, exception handler, debug mode, executor 
 high-level networking methods. Two pieces are this loop's own, with asyncio's semantics
 (``call_soon`` is too, asyncio's steps in one frame):
 
-- the timers: ``call_later`` and ``call_at`` push onto ``_timer_heap`` (asyncio's
-  ``_scheduled`` stays empty): on CPython ``(when, sequence number, TimerHandle)``, so
-  the heap compares in C (TimerHandle's comparisons are Python methods) and timers with
-  equal deadlines run in the order they were scheduled; on PyPy the TimerHandles, as
-  asyncio does (its JIT compiles their comparisons; its generic tuple comparison took
-  twice the time). Cancelled timers leave the heap by asyncio's rule (from its head,
-  or all at once when more than half of at least 100 are cancelled);
+- the timers: ``call_later`` and ``call_at`` put them in one of two places (asyncio's
+  ``_scheduled`` stays empty): ``_timer_fifo``, a deque of the timers whose deadlines came
+  in non-decreasing order (a timer goes there when its deadline is not before the last
+  one's, or the deque is empty: the usual case, since ``call_later`` with one delay gives
+  increasing deadlines), taken from its head with no comparison at all; and
+  ``_timer_heap``, a heap of the others. The first timer is the earlier of the two heads.
+  Entries are, on CPython, ``(when, sequence number, TimerHandle)``, so the heap and the
+  choice between the heads compare in C (TimerHandle's comparisons are Python methods)
+  and timers with equal deadlines run in the order they were scheduled; on PyPy the
+  TimerHandles, as asyncio does (its JIT compiles their comparisons; its generic tuple
+  comparison took twice the time): there equal deadlines keep their order within the
+  deque, and the deque's head goes before the heap's on a tie. Cancelled timers leave by
+  asyncio's rule (from a head, or all at once when more than half of at least 100 are
+  cancelled);
 - the iteration, ``_run_once``, in asyncio's order: cancelled timers leave, libuv runs
   once, the timers due by then join the ready queue, and the callbacks ready at that
   point run (in debug mode each is timed and a slow one logged, as asyncio does).
@@ -76,6 +83,7 @@ import warnings
 import weakref
 from asyncio import base_events, events
 from asyncio.log import logger as _logger
+from collections import deque
 from heapq import heapify, heappop, heappush
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Type, Union
@@ -93,7 +101,7 @@ __all__ = ["Loop"]
 
 _loop_active: Callable[[Any], int] = lib.uvffi_loop_active  # ref'd active handles + requests (+1 if closing)
 _aio_run: Optional[Callable[[UVLoop, int], Any]] = C.get("aio_run")  # _c/aio_ops.c; None on PyPy
-_KEYED = not PYPY  # timer heap entries: (when, seq, TimerHandle) on CPython, TimerHandles on PyPy
+_KEYED = not PYPY  # timer entries: (when, seq, TimerHandle) on CPython, TimerHandles on PyPy
 _MAX_WAIT: float = getattr(base_events, "MAXIMUM_SELECT_TIMEOUT", 24 * 3600)  # asyncio's cap on a wait
 _MAX_TIMER_MS = int(_MAX_WAIT * 1000)
 # asyncio's rule for dropping cancelled timers: more than this fraction of at least this many
@@ -220,12 +228,16 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         owned = uv_loop is None
         uv = UVLoop() if uv_loop is None else uv_loop  # before asyncio's part: a failure leaves nothing open
         super().__init__()
-        # asyncio's timers in a heap. On CPython as (when, sequence number, TimerHandle),
-        # compared in C (TimerHandle's own comparisons are Python methods, ~15 calls per
-        # heappop of a 20,000-timer heap), equal deadlines in the order they were scheduled;
-        # on PyPy the TimerHandles themselves, whose comparisons its JIT compiles (its
-        # generic tuple comparison took twice the time). asyncio's ``_scheduled`` stays empty.
-        self._timer_heap: List[Any] = []  # Any: TimerHandle's private attributes
+        # asyncio's timers (see the module's docstring): those whose deadlines came in
+        # non-decreasing order in a deque, taken from its head (no heap, no comparison: a
+        # heappop of the call_later row's 20,000 timers cost PyPy ~15 Python-level
+        # comparisons), the others in a heap. Entries on CPython (when, sequence number,
+        # TimerHandle), compared in C (TimerHandle's own comparisons are Python methods),
+        # equal deadlines in the order they were scheduled; on PyPy the TimerHandles
+        # themselves, whose comparisons its JIT compiles (its generic tuple comparison took
+        # twice the time). asyncio's ``_scheduled`` stays empty.
+        self._timer_fifo: Deque[Any] = deque()  # Any: TimerHandle's private attributes
+        self._timer_heap: List[Any] = []
         self._timer_seq: Iterator[int] = itertools.count()
         # How _run_once enters libuv (run_forever picks aio_run while it holds the signal
         # wakeup fd) and reads the clock: time.monotonic while time() is asyncio's, else
@@ -334,7 +346,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                    context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` in ``delay`` seconds (asyncio's ``call_later``):
         returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
-        deadlines run in the order they were scheduled."""
+        deadlines run in the order they were scheduled (on PyPy too when scheduled one
+        after the other)."""
         if delay is None:
             raise TypeError("delay must not be None")
         clock = self._clock
@@ -347,7 +360,12 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer: Any = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
+        entry = (when, next(self._timer_seq), timer) if _KEYED else timer
+        fifo = self._timer_fifo
+        if not fifo or when >= (fifo[-1][0] if _KEYED else fifo[-1]._when):
+            fifo.append(entry)  # in deadline order: the usual case (one delay, a clock that only grows)
+        else:
+            heappush(self._timer_heap, entry)
         timer._scheduled = True
         return timer
 
@@ -355,7 +373,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                 context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` at loop time ``when`` (asyncio's ``call_at``):
         returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
-        deadlines run in the order they were scheduled. :meth:`call_later` repeats its
+        deadlines run in the order they were scheduled (on PyPy too when scheduled one
+        after the other). :meth:`call_later` repeats its
         last steps rather than calling it: one Python frame per timer."""
         if when is None:
             raise TypeError("when cannot be None")
@@ -367,13 +386,19 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer: Any = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
+        entry = (when, next(self._timer_seq), timer) if _KEYED else timer
+        fifo = self._timer_fifo
+        if not fifo or when >= (fifo[-1][0] if _KEYED else fifo[-1]._when):
+            fifo.append(entry)  # in deadline order: the usual case (one delay, a clock that only grows)
+        else:
+            heappush(self._timer_heap, entry)
         timer._scheduled = True
         return timer
 
     def _drop_cancelled_timers(self) -> List[Any]:
-        """Rebuild the timer heap without its cancelled timers (asyncio does this when
-        more than half of at least 100 timers are cancelled); returns the new heap."""
+        """Rebuild the timer heap and deque without their cancelled timers (asyncio does
+        this when more than half of at least 100 timers are cancelled); returns the new
+        heap (the deque is the same object)."""
         kept = []
         for entry in self._timer_heap:
             timer = entry[2] if _KEYED else entry
@@ -383,21 +408,65 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                 kept.append(entry)
         heapify(kept)
         self._timer_heap = kept
+        fifo = self._timer_fifo
+        in_order = []
+        for entry in fifo:
+            timer = entry[2] if _KEYED else entry
+            if timer._cancelled:
+                timer._scheduled = False
+            else:
+                in_order.append(entry)
+        fifo.clear()
+        fifo.extend(in_order)
         self._timer_cancelled_count = 0
         return kept
 
+    def _ready_due_timers(self, end: float) -> None:
+        """Move the timers due before ``end`` to the ready queue, in deadline order, from
+        the heap and the deque both (the earlier head first; on a tie, on CPython the one
+        scheduled first, on PyPy the deque's)."""
+        heap = self._timer_heap
+        fifo = self._timer_fifo
+        ready = self._ready
+        while heap:
+            entry = heap[0]
+            if fifo:
+                head = fifo[0]
+                if not (entry < head if _KEYED else entry._when < head._when):
+                    timer = head[2] if _KEYED else head
+                    if timer._when >= end:
+                        return
+                    fifo.popleft()
+                    timer._scheduled = False
+                    ready.append(timer)
+                    continue
+            timer = entry[2] if _KEYED else entry
+            if timer._when >= end:
+                return
+            heappop(heap)
+            timer._scheduled = False
+            ready.append(timer)
+        while fifo:
+            timer = fifo[0][2] if _KEYED else fifo[0]
+            if timer._when >= end:
+                return
+            fifo.popleft()
+            timer._scheduled = False
+            ready.append(timer)
+
     def _run_once(self) -> None:
-        """One iteration, in asyncio's order: cancelled timers leave the heap; libuv
-        runs once (without waiting if callbacks are ready or the loop is stopping,
+        """One iteration, in asyncio's order: cancelled timers leave the timers' heads;
+        libuv runs once (without waiting if callbacks are ready or the loop is stopping,
         else until an event or the first timer's deadline, whose libuv timer is
         re-armed only when that timer changes); the timers now due join the ready
         queue; then the callbacks that were ready at that point run, in order (those
         they schedule wait for the next iteration). One Python frame: libuv is
         entered by one C call (``aio_run``) on CPython."""
         heap = self._timer_heap
+        fifo = self._timer_fifo
         ready = self._ready
-        if heap:
-            count = len(heap)
+        if heap or fifo:
+            count = len(heap) + len(fifo)
             if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
                 heap = self._drop_cancelled_timers()
             else:
@@ -407,6 +476,13 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                         break
                     self._timer_cancelled_count -= 1
                     heappop(heap)
+                    first._scheduled = False
+                while fifo:
+                    first = fifo[0][2] if _KEYED else fifo[0]
+                    if not first._cancelled:
+                        break
+                    self._timer_cancelled_count -= 1
+                    fifo.popleft()
                     first._scheduled = False
         fds = self._fds
         if fds._dirty:
@@ -419,8 +495,13 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         try:
             if ready or self._stopping:
                 mode = RUN_NOWAIT  # the timer may stay armed: unreferenced, it costs nothing here
-            elif heap:
-                when = heap[0][0] if _KEYED else heap[0]._when
+            elif heap or fifo:
+                if fifo:
+                    when = fifo[0][0] if _KEYED else fifo[0]._when
+                    if heap and (heap[0][0] if _KEYED else heap[0]._when) < when:
+                        when = heap[0][0] if _KEYED else heap[0]._when
+                else:
+                    when = heap[0][0] if _KEYED else heap[0]._when
                 timeout = when - clock()
                 if timeout <= 0:
                     mode = RUN_NOWAIT
@@ -437,12 +518,15 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if unref and not self._waker.closed:
                 self._waker.ref = False
         if heap:
+            self._ready_due_timers(clock() + self._clock_resolution)
+        elif fifo:
             end = clock() + self._clock_resolution
-            while heap:
-                timer = heap[0][2] if _KEYED else heap[0]
+            popleft = fifo.popleft
+            while fifo:
+                timer = fifo[0][2] if _KEYED else fifo[0]
                 if timer._when >= end:
                     break
-                heappop(heap)
+                popleft()
                 timer._scheduled = False
                 ready.append(timer)
         todo = len(ready)
@@ -489,9 +573,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         if self._closed:
             return
         super().close()
-        for entry in self._timer_heap:
-            (entry[2] if _KEYED else entry)._scheduled = False
-        self._timer_heap.clear()
+        for entries in (self._timer_heap, self._timer_fifo):
+            for entry in entries:
+                (entry[2] if _KEYED else entry)._scheduled = False
+            entries.clear()
         for sig in list(self._signal_handlers):
             try:
                 self.remove_signal_handler(sig)
