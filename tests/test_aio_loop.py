@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from typing import Any, List
 
 import pytest
@@ -661,6 +662,43 @@ def test_a_timer_cancelled_by_an_earlier_timer_of_the_same_iteration_never_runs(
     aloop.call_at(when + 0.01, aloop.stop)
     aloop.run_forever()
     assert out == []
+
+
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="PyPy has no reference counting: every object waits for its collector")
+@pytest.mark.parametrize("owned", [True, False], ids=["own-uv-loop", "given-uv-loop"])
+def test_a_closed_loop_is_freed_with_its_last_reference_without_a_collection(owned: bool) -> None:
+    # As asyncio's own closed loop, it is in no reference cycle: code that drops it and
+    # checks a weak reference (anyio's test_asyncio_run_does_not_leak_event_loop, whose
+    # worker thread may let go of the loop after that test's gc.collect()) sees it gone.
+    uv = None if owned else uvffi.Loop()
+    loop = uvffi.aio.Loop(uv)
+    a, b = socket.socketpair()
+
+    async def main() -> None:
+        running = asyncio.get_running_loop()
+        got = running.create_future()
+        running.add_reader(a, lambda: got.set_result(a.recv(1)))
+        threading.Thread(target=running.call_soon_threadsafe, args=(b.send, b"x")).start()
+        await got
+        running.remove_reader(a)
+        await asyncio.sleep(0.001)
+        await running.run_in_executor(None, int)
+
+    gc.disable()
+    try:
+        loop.run_until_complete(main())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        ref = weakref.ref(loop)
+        del loop
+        assert ref() is None
+    finally:
+        gc.enable()
+        a.close()
+        b.close()
+        if uv is not None:
+            uv.close()
 
 
 def test_call_at_refuses_none_and_a_closed_loop() -> None:
