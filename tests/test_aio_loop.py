@@ -594,17 +594,21 @@ def test_timers_with_the_same_deadline_run_in_the_order_scheduled(aloop: uvffi.a
 def test_timers_scheduled_in_any_order_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
     # Deadlines in a shuffled order, some equal: those that come after a later one go to the
     # heap, the others to the deque; the two are merged by deadline (ties: see below).
+    # Some are cancelled (a deque emptied that way starts again with the heap's first).
     rng = random.Random(15)
     now = aloop.time()
     offsets = [rng.randrange(40) * 0.0005 for _ in range(400)]
     out: List[int] = []
-    for i, offset in enumerate(offsets):
-        aloop.call_at(now + offset, out.append, i)
+    timers = [aloop.call_at(now + offset, out.append, i) for i, offset in enumerate(offsets)]
+    cancelled = set(rng.sample(range(400), 60))
+    for i in cancelled:
+        timers[i].cancel()
     aloop.call_at(now + 0.03, aloop.stop)
     aloop.run_forever()
-    assert [offsets[i] for i in out] == sorted(offsets)
+    kept = [i for i in range(400) if i not in cancelled]
+    assert [offsets[i] for i in out] == sorted(offsets[i] for i in kept)
     if sys.implementation.name != "pypy":  # equal deadlines in the order scheduled
-        assert out == sorted(range(400), key=lambda i: offsets[i])
+        assert out == sorted(kept, key=lambda i: offsets[i])
 
 
 @pytest.mark.skipif(sys.implementation.name == "pypy",
@@ -613,14 +617,15 @@ def test_equal_deadlines_in_the_heap_and_the_deque_run_in_the_order_scheduled(al
     out: List[str] = []
     now = aloop.time()
     later = aloop.call_at(now + 0.05, out.append, "later")  # the deque's first
-    aloop.call_at(now + 0.01, out.append, "heap")  # before the deque's last: the heap
+    aloop.call_at(now + 0.01, out.append, "first")  # before the deque's last: the heap
+    aloop.call_at(now + 0.02, out.append, "heap")  # the heap too
     later.cancel()
     aloop.call_soon(aloop.stop)
-    aloop.run_forever()  # the cancelled timer leaves: the deque is empty
-    aloop.call_at(now + 0.01, out.append, "deque")  # the same deadline, scheduled after "heap"
-    aloop.call_at(now + 0.02, aloop.stop)
+    aloop.run_forever()  # the cancelled timer leaves; the deque starts again with the heap's first
+    aloop.call_at(now + 0.02, out.append, "deque")  # after "first": the deque; scheduled after "heap"
+    aloop.call_at(now + 0.03, aloop.stop)
     aloop.run_forever()
-    assert out == ["heap", "deque"]
+    assert out == ["first", "heap", "deque"]
 
 
 def test_timers_left_after_most_of_many_are_cancelled_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:

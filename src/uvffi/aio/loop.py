@@ -108,6 +108,7 @@ _MAX_TIMER_MS = int(_MAX_WAIT * 1000)
 _MIN_TIMERS: int = getattr(base_events, "_MIN_SCHEDULED_TIMER_HANDLES", 100)
 _MIN_CANCELLED_FRACTION: float = getattr(base_events, "_MIN_CANCELLED_TIMER_HANDLES_FRACTION", 0.5)
 _format_handle: Callable[[events.Handle], str] = getattr(base_events, "_format_handle", repr)
+_NO_TIMER = math.inf  # _run_once's first deadline when there is no timer
 _EXPIRED = float("-inf")  # _UVTimeout.armed once its timer fired: no asyncio deadline equals it
 
 
@@ -395,36 +396,68 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer._scheduled = True
         return timer
 
-    def _drop_cancelled_timers(self) -> List[Any]:
-        """Rebuild the timer heap and deque without their cancelled timers (asyncio does
-        this when more than half of at least 100 timers are cancelled); returns the new
-        heap (the deque is the same object)."""
-        kept = []
-        for entry in self._timer_heap:
-            timer = entry[2] if _KEYED else entry
-            if timer._cancelled:
-                timer._scheduled = False
-            else:
-                kept.append(entry)
-        heapify(kept)
-        self._timer_heap = kept
+    def _drop_cancelled_timers(self) -> None:
+        """Rebuild the timer heap and deque, in place, without their cancelled timers
+        (asyncio does this when more than half of at least 100 timers are cancelled)."""
+        heap = self._timer_heap
         fifo = self._timer_fifo
-        in_order = []
-        for entry in fifo:
-            timer = entry[2] if _KEYED else entry
-            if timer._cancelled:
-                timer._scheduled = False
-            else:
-                in_order.append(entry)
-        fifo.clear()
-        fifo.extend(in_order)
+        for entries in (heap, fifo):
+            kept = []
+            for entry in entries:
+                timer = entry[2] if _KEYED else entry
+                if timer._cancelled:
+                    timer._scheduled = False
+                else:
+                    kept.append(entry)
+            entries.clear()
+            entries.extend(kept)  # the deque stays in deadline order; the heap is heapified below
+        heapify(heap)
         self._timer_cancelled_count = 0
-        return kept
+        if heap and not fifo:
+            fifo.append(heappop(heap))
+
+    def _first_timer_when(self) -> float:
+        """The first timer's deadline (``_NO_TIMER`` when there is none), after cancelled timers
+        left by asyncio's rule: all of them when more than half of at least 100 are
+        cancelled, else those at the heads of the heap and the deque. As everywhere, the
+        deque is left empty only if the heap is too."""
+        heap = self._timer_heap
+        fifo = self._timer_fifo
+        count = len(heap) + len(fifo)
+        if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
+            self._drop_cancelled_timers()
+        while True:
+            while heap:
+                first = heap[0][2] if _KEYED else heap[0]
+                if not first._cancelled:
+                    break
+                self._timer_cancelled_count -= 1
+                heappop(heap)
+                first._scheduled = False
+            while fifo:
+                first = fifo[0][2] if _KEYED else fifo[0]
+                if not first._cancelled:
+                    break
+                self._timer_cancelled_count -= 1
+                fifo.popleft()
+                first._scheduled = False
+            if fifo or not heap:
+                break
+            fifo.append(heappop(heap))  # the heap's first (not cancelled) starts the deque again
+        if not fifo:
+            return _NO_TIMER
+        when: float = fifo[0][0] if _KEYED else fifo[0]._when
+        if heap:
+            other: float = heap[0][0] if _KEYED else heap[0]._when
+            if other < when:
+                return other
+        return when
 
     def _ready_due_timers(self, end: float) -> None:
         """Move the timers due before ``end`` to the ready queue, in deadline order, from
         the heap and the deque both (the earlier head first; on a tie, on CPython the one
-        scheduled first, on PyPy the deque's)."""
+        scheduled first, on PyPy the deque's). A deque left empty with timers in the heap
+        gets the heap's first."""
         heap = self._timer_heap
         fifo = self._timer_fifo
         ready = self._ready
@@ -442,6 +475,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                     continue
             timer = entry[2] if _KEYED else entry
             if timer._when >= end:
+                if not fifo:
+                    fifo.append(heappop(heap))
                 return
             heappop(heap)
             timer._scheduled = False
@@ -462,28 +497,19 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         queue; then the callbacks that were ready at that point run, in order (those
         they schedule wait for the next iteration). One Python frame: libuv is
         entered by one C call (``aio_run``) on CPython."""
-        heap = self._timer_heap
         fifo = self._timer_fifo
         ready = self._ready
-        if heap or fifo:
-            count = len(heap) + len(fifo)
-            if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
-                heap = self._drop_cancelled_timers()
+        # The first deadline, after the cancelled timers at the heads left (asyncio's rule).
+        # The deque is empty only when there is no timer at all (see _ready_due_timers): one
+        # test in an iteration with no timer; inline in the usual case (a few timers, all in
+        # the deque, the first not cancelled).
+        if fifo:
+            if self._timer_heap or len(fifo) > _MIN_TIMERS or (fifo[0][2] if _KEYED else fifo[0])._cancelled:
+                first_when = self._first_timer_when()
             else:
-                while heap:
-                    first = heap[0][2] if _KEYED else heap[0]
-                    if not first._cancelled:
-                        break
-                    self._timer_cancelled_count -= 1
-                    heappop(heap)
-                    first._scheduled = False
-                while fifo:
-                    first = fifo[0][2] if _KEYED else fifo[0]
-                    if not first._cancelled:
-                        break
-                    self._timer_cancelled_count -= 1
-                    fifo.popleft()
-                    first._scheduled = False
+                first_when = fifo[0][0] if _KEYED else fifo[0]._when
+        else:
+            first_when = _NO_TIMER
         fds = self._fds
         if fds._dirty:
             fds.sync()
@@ -495,13 +521,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         try:
             if ready or self._stopping:
                 mode = RUN_NOWAIT  # the timer may stay armed: unreferenced, it costs nothing here
-            elif heap or fifo:
-                if fifo:
-                    when = fifo[0][0] if _KEYED else fifo[0]._when
-                    if heap and (heap[0][0] if _KEYED else heap[0]._when) < when:
-                        when = heap[0][0] if _KEYED else heap[0]._when
-                else:
-                    when = heap[0][0] if _KEYED else heap[0]._when
+            elif first_when != _NO_TIMER:
+                when = first_when
                 timeout = when - clock()
                 if timeout <= 0:
                     mode = RUN_NOWAIT
@@ -517,18 +538,18 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         finally:
             if unref and not self._waker.closed:
                 self._waker.ref = False
-        if heap:
-            self._ready_due_timers(clock() + self._clock_resolution)
-        elif fifo:
+        if fifo:
             end = clock() + self._clock_resolution
-            popleft = fifo.popleft
-            while fifo:
-                timer = fifo[0][2] if _KEYED else fifo[0]
-                if timer._when >= end:
-                    break
-                popleft()
-                timer._scheduled = False
-                ready.append(timer)
+            if self._timer_heap:
+                self._ready_due_timers(end)
+            else:
+                while fifo:
+                    timer = fifo[0][2] if _KEYED else fifo[0]
+                    if timer._when >= end:
+                        break
+                    fifo.popleft()
+                    timer._scheduled = False
+                    ready.append(timer)
         todo = len(ready)
         if self._debug:
             self._run_ready_debug(todo)
