@@ -13,6 +13,8 @@ high-level networking methods. Two pieces are this loop's own, with asyncio's se
   one's, or the deque is empty: the usual case, since ``call_later`` with one delay gives
   increasing deadlines), taken from its head with no comparison at all; and
   ``_timer_heap``, a heap of the others. The first timer is the earlier of the two heads.
+  The deque is empty only when the heap is too (a deque emptied while the heap holds
+  timers gets the heap's first), so an iteration with no timer tests the deque alone.
   Entries are, on CPython, ``(when, sequence number, TimerHandle)``, so the heap and the
   choice between the heads compare in C (TimerHandle's comparisons are Python methods)
   and timers with equal deadlines run in the order they were scheduled; on PyPy the
