@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import signal
 import socket
 import sys
 import threading
 import time
 import warnings
+import weakref
 from typing import Any, List
 
 import pytest
@@ -577,9 +579,9 @@ def test_a_socket_is_read_while_callbacks_are_always_ready(aloop: uvffi.aio.Loop
         b.close()
 
 
-@pytest.mark.skipif(sys.implementation.name == "pypy",
-                    reason="PyPy's timer heap holds the TimerHandles, ordered by deadline only, as asyncio's")
 def test_timers_with_the_same_deadline_run_in_the_order_scheduled(aloop: uvffi.aio.Loop) -> None:
+    # On PyPy too: scheduled one after the other, they are in the loop's deque of timers
+    # in deadline order, which keeps their order.
     out: List[int] = []
     when = aloop.time() + 0.01
     for i in range(50):
@@ -587,6 +589,43 @@ def test_timers_with_the_same_deadline_run_in_the_order_scheduled(aloop: uvffi.a
     aloop.call_at(when + 0.01, aloop.stop)
     aloop.run_forever()
     assert out == list(range(50))
+
+
+def test_timers_scheduled_in_any_order_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
+    # Deadlines in a shuffled order, some equal: those that come after a later one go to the
+    # heap, the others to the deque; the two are merged by deadline (ties: see below).
+    # Some are cancelled (a deque emptied that way starts again with the heap's first).
+    rng = random.Random(15)
+    now = aloop.time()
+    offsets = [rng.randrange(40) * 0.0005 for _ in range(400)]
+    out: List[int] = []
+    timers = [aloop.call_at(now + offset, out.append, i) for i, offset in enumerate(offsets)]
+    cancelled = set(rng.sample(range(400), 60))
+    for i in cancelled:
+        timers[i].cancel()
+    aloop.call_at(now + 0.03, aloop.stop)
+    aloop.run_forever()
+    kept = [i for i in range(400) if i not in cancelled]
+    assert [offsets[i] for i in out] == sorted(offsets[i] for i in kept)
+    if sys.implementation.name != "pypy":  # equal deadlines in the order scheduled
+        assert out == sorted(kept, key=lambda i: offsets[i])
+
+
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="on PyPy a tie between the deque's and the heap's first timers goes to the deque's")
+def test_equal_deadlines_in_the_heap_and_the_deque_run_in_the_order_scheduled(aloop: uvffi.aio.Loop) -> None:
+    out: List[str] = []
+    now = aloop.time()
+    later = aloop.call_at(now + 0.05, out.append, "later")  # the deque's first
+    aloop.call_at(now + 0.01, out.append, "first")  # before the deque's last: the heap
+    aloop.call_at(now + 0.02, out.append, "heap")  # the heap too
+    later.cancel()
+    aloop.call_soon(aloop.stop)
+    aloop.run_forever()  # the cancelled timer leaves; the deque starts again with the heap's first
+    aloop.call_at(now + 0.02, out.append, "deque")  # after "first": the deque; scheduled after "heap"
+    aloop.call_at(now + 0.03, aloop.stop)
+    aloop.run_forever()
+    assert out == ["first", "heap", "deque"]
 
 
 def test_timers_left_after_most_of_many_are_cancelled_run_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
@@ -604,6 +643,22 @@ def test_timers_left_after_most_of_many_are_cancelled_run_in_deadline_order(aloo
     assert all(t.cancelled() for i, t in enumerate(timers) if i % 4)
 
 
+def test_timers_left_after_most_of_many_in_deadline_order_are_cancelled_run_in_order(
+        aloop: uvffi.aio.Loop) -> None:
+    # The same with increasing deadlines: the timers are in the deque, rebuilt without the
+    # cancelled ones.
+    out: List[int] = []
+    now = aloop.time()
+    timers = [aloop.call_at(now + 0.001 * i, out.append, i) for i in range(300)]
+    for i, timer in enumerate(timers):
+        if i % 4:
+            timer.cancel()
+    aloop.call_at(now + 0.4, aloop.stop)
+    aloop.run_forever()
+    assert out == list(range(0, 300, 4))
+    assert all(t.cancelled() for i, t in enumerate(timers) if i % 4)
+
+
 def test_a_timer_cancelled_by_an_earlier_timer_of_the_same_iteration_never_runs(aloop: uvffi.aio.Loop) -> None:
     out: List[str] = []
     when = aloop.time() + 0.01
@@ -612,6 +667,43 @@ def test_a_timer_cancelled_by_an_earlier_timer_of_the_same_iteration_never_runs(
     aloop.call_at(when + 0.01, aloop.stop)
     aloop.run_forever()
     assert out == []
+
+
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="PyPy has no reference counting: every object waits for its collector")
+@pytest.mark.parametrize("owned", [True, False], ids=["own-uv-loop", "given-uv-loop"])
+def test_a_closed_loop_is_freed_with_its_last_reference_without_a_collection(owned: bool) -> None:
+    # As asyncio's own closed loop, it is in no reference cycle: code that drops it and
+    # checks a weak reference (anyio's test_asyncio_run_does_not_leak_event_loop, whose
+    # worker thread may let go of the loop after that test's gc.collect()) sees it gone.
+    uv = None if owned else uvffi.Loop()
+    loop = uvffi.aio.Loop(uv)
+    a, b = socket.socketpair()
+
+    async def main() -> None:
+        running = asyncio.get_running_loop()
+        got = running.create_future()
+        running.add_reader(a, lambda: got.set_result(a.recv(1)))
+        threading.Thread(target=running.call_soon_threadsafe, args=(b.send, b"x")).start()
+        await got
+        running.remove_reader(a)
+        await asyncio.sleep(0.001)
+        await running.run_in_executor(None, int)
+
+    gc.disable()
+    try:
+        loop.run_until_complete(main())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        ref = weakref.ref(loop)
+        del loop
+        assert ref() is None
+    finally:
+        gc.enable()
+        a.close()
+        b.close()
+        if uv is not None:
+            uv.close()
 
 
 def test_call_at_refuses_none_and_a_closed_loop() -> None:
@@ -750,7 +842,7 @@ def test_keyboard_interrupt_in_a_ready_callback_leaves_the_callbacks_after_it_qu
     assert ran == ["a", "interrupt", "c"]
 
 
-def test_a_cancelled_first_timer_leaves_the_heap_unscheduled_and_uncounted(aloop: uvffi.aio.Loop) -> None:
+def test_a_cancelled_first_timer_leaves_the_timers_unscheduled_and_uncounted(aloop: uvffi.aio.Loop) -> None:
     first = aloop.call_later(3600, lambda: None)
     second = aloop.call_later(7200, lambda: None)
     first.cancel()
@@ -759,7 +851,8 @@ def test_a_cancelled_first_timer_leaves_the_heap_unscheduled_and_uncounted(aloop
     aloop.run_forever()
     assert aloop._timer_cancelled_count == 0
     assert first._scheduled is False and second._scheduled is True
-    assert [entry[2] if isinstance(entry, tuple) else entry for entry in aloop._timer_heap] == [second]
+    timers = [*aloop._timer_fifo, *aloop._timer_heap]
+    assert [entry[2] if isinstance(entry, tuple) else entry for entry in timers] == [second]
 
 
 def test_a_due_timer_runs_in_the_iteration_that_finds_it_due_before_later_ready_callbacks(
@@ -774,7 +867,7 @@ def test_a_due_timer_runs_in_the_iteration_that_finds_it_due_before_later_ready_
     timer = aloop.call_at(aloop.time() - 1, due)  # already due
     aloop.run_forever()
     assert order == ["timer", "soon from timer"]
-    assert timer._scheduled is False and not aloop._timer_heap
+    assert timer._scheduled is False and not aloop._timer_heap and not aloop._timer_fifo
 
 
 def test_a_loop_subclass_with_its_own_getattribute_sees_the_iterations_reads() -> None:
@@ -794,3 +887,19 @@ def test_a_loop_subclass_with_its_own_getattribute_sees_the_iterations_reads() -
     finally:
         loop.close()
     assert {"_waker_unref", "_uv_entry", "_timer_heap"} <= read  # names only the iteration reads
+
+
+def test_timers_scheduled_out_of_order_during_libuvs_run_fire_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
+    order: List[str] = []
+    aloop.call_later(0.15, order.append, "c")  # in the deque before the run
+
+    def in_libuv(timer: uvffi.Timer) -> None:  # a raw handle's callback: inside libuv's run
+        timer.close()
+        aloop.call_later(0.05, order.append, "b")
+        aloop.call_later(0.0, order.append, "a")  # earlier than the deque's tail: the heap
+        aloop.call_later(0.3, aloop.stop)
+
+    uvffi.Timer(aloop.uv_loop).start(in_libuv, 0.0, 0)
+    aloop.run_forever()
+    assert order == ["a", "b", "c"]
+    assert not aloop._timer_heap and not aloop._timer_fifo

@@ -67,8 +67,9 @@ static int uvffi__aio_ops_install(PyObject *dict)
  * the plain case, decided before anything changes: the
  * loop's own wakeup referenced (a loop that owns its uvffi loop), asyncio's
  * clock (``_clock`` set), libuv entered by aio_run (run_forever holds the
- * signal wakeup fd), no fd watcher to sync, and not so many cancelled timers
- * that the heap is rebuilt (debug mode is read where the Python method reads it,
+ * signal wakeup fd), no fd watcher to sync, every timer in the deque (the heap
+ * empty: the deque's timers are in deadline order, so its head is the first), and
+ * not so many cancelled timers that they are all dropped (debug mode is read where the Python method reads it,
  * after libuv's run: its ready callbacks go to _run_ready_debug). Anything else is
  * the Python _run_once, next in the
  * MRO (also what PyPy and UVFFI_NO_CBASE=1 run). The state stays in the loop's
@@ -80,9 +81,9 @@ static int uvffi__aio_ops_install(PyObject *dict)
 
 static PyTypeObject uvffi__AioLoopOps;
 static PyObject *uvffi__aio_run_fn;  /* the aio_run function object: the entry the plain case needs */
-static PyObject *uvffi__heappop;      /* heapq.heappop */
+static PyTypeObject *uvffi__deque_type;  /* collections.deque: the timers' deque */
 static PyObject *uvffi__al_zero, *uvffi__al_one;
-static PyObject *uvffi__al_heap, *uvffi__al_ready, *uvffi__al_debug, *uvffi__al_unref, *uvffi__al_clock,
+static PyObject *uvffi__al_heap, *uvffi__al_fifo, *uvffi__al_due, *uvffi__al_ready, *uvffi__al_debug, *uvffi__al_unref, *uvffi__al_clock,
     *uvffi__al_entry, *uvffi__al_fds, *uvffi__al_dirty, *uvffi__al_uv, *uvffi__al_ccount, *uvffi__al_min_timers,
     *uvffi__al_min_fraction, *uvffi__al_max_wait, *uvffi__al_cancelled, *uvffi__al_scheduled, *uvffi__al_stopping,
     *uvffi__al_timeout, *uvffi__al_armed, *uvffi__al_arm, *uvffi__al_disarm, *uvffi__al_resolution, *uvffi__al_when,
@@ -142,7 +143,7 @@ static PyObject *uvffi__dict_of(PyObject *o, uvffi__dict_attrs_t *c)
 
 /* The names the iteration reads of the loop. */
 static PyObject **const uvffi__al_names[] = {
-    &uvffi__al_heap, &uvffi__al_ready, &uvffi__al_debug, &uvffi__al_unref, &uvffi__al_clock, &uvffi__al_entry,
+    &uvffi__al_heap, &uvffi__al_fifo, &uvffi__al_ready, &uvffi__al_debug, &uvffi__al_unref, &uvffi__al_clock, &uvffi__al_entry,
     &uvffi__al_fds, &uvffi__al_uv, &uvffi__al_ccount, &uvffi__al_stopping, &uvffi__al_timeout,
     &uvffi__al_resolution};
 static uvffi__dict_attrs_t uvffi__al_attrs = {uvffi__al_names, sizeof(uvffi__al_names) / sizeof(uvffi__al_names[0]),
@@ -188,8 +189,8 @@ static int uvffi__al_falsy(PyObject *o, PyObject *name)
     return t == 0;
 }
 
-/* Whether the timers' cancelled count asks for the heap's rebuild (asyncio's rule,
- * the Python _run_once's): -1 on error. */
+/* Whether the timers' cancelled count asks for dropping the cancelled ones (asyncio's
+ * rule, the Python _first_timer_when's): -1 on error. */
 static int uvffi__al_rebuild(PyObject *d, PyObject *self, Py_ssize_t count)
 {
     PyObject *c = uvffi__dict_get(d, self, uvffi__al_ccount), *mt, *mf, *ratio, *big;
@@ -240,16 +241,24 @@ static PyObject *uvffi__al_now(PyObject *clock)
     return PyObject_CallNoArgs(clock);
 }
 
-/* heap[0][i], a new reference. */
-static PyObject *uvffi__al_head(PyObject *heap, Py_ssize_t i)
+/* The length of the timers' deque (a deque's size is its length). */
+#define UVFFI_AL_LEN(fifo) Py_SIZE(fifo)
+
+/* fifo[0][i], a new reference (an entry is (when, seq, handle)). */
+static PyObject *uvffi__al_head(PyObject *fifo, Py_ssize_t i)
 {
-    return PySequence_GetItem(PyList_GET_ITEM(heap, 0), i);
+    PyObject *e = PySequence_GetItem(fifo, 0), *r;
+    if (e == NULL)
+        return NULL;
+    r = PySequence_GetItem(e, i);
+    Py_DECREF(e);
+    return r;
 }
 
-/* heappop(heap), the result dropped: 0, or -1 on error. */
-static int uvffi__al_pop(PyObject *heap)
+/* fifo.popleft(), the result dropped: 0, or -1 on error. */
+static int uvffi__al_pop(PyObject *fifo)
 {
-    PyObject *r = PyObject_CallOneArg(uvffi__heappop, heap);
+    PyObject *r = PyObject_CallMethodNoArgs(fifo, uvffi__al_popleft);
     if (r == NULL)
         return -1;
     Py_DECREF(r);
@@ -257,15 +266,16 @@ static int uvffi__al_pop(PyObject *heap)
 }
 
 /* The plain case's iteration; NULL with an exception, as the Python steps raise. */
-static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, PyObject *ready, PyObject *clock, PyObject *uv)
+static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, PyObject *fifo, PyObject *ready,
+                                   PyObject *clock, PyObject *uv)
 {
     PyObject *v, *first, *when = NULL, *now, *timeout, *tobj, *armed, *args[3], *end, *popleft, *handle;
     Py_ssize_t todo;
     long mode;
     int t;
-    /* cancelled timers leave the heap from its head */
-    while (PyList_GET_SIZE(heap) > 0) {
-        if ((first = uvffi__al_head(heap, 2)) == NULL)
+    /* cancelled timers leave the deque from its head (the heap is empty) */
+    while (UVFFI_AL_LEN(fifo) > 0) {
+        if ((first = uvffi__al_head(fifo, 2)) == NULL)
             return NULL;
         v = PyObject_GetAttr(first, uvffi__al_cancelled);
         t = v == NULL ? -1 : PyObject_IsTrue(v);
@@ -280,7 +290,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         if (v != NULL) {
             Py_SETREF(v, PyNumber_Subtract(v, uvffi__al_one));
         }
-        if (v == NULL || PyObject_SetAttr(self, uvffi__al_ccount, v) < 0 || uvffi__al_pop(heap) < 0 ||
+        if (v == NULL || PyObject_SetAttr(self, uvffi__al_ccount, v) < 0 || uvffi__al_pop(fifo) < 0 ||
             PyObject_SetAttr(first, uvffi__al_scheduled, Py_False) < 0) {
             Py_XDECREF(v);
             Py_DECREF(first);
@@ -298,9 +308,9 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
     } else if (t < 0) {
         Py_DECREF(v);
         return NULL;
-    } else if (PyList_GET_SIZE(heap) > 0) {
+    } else if (UVFFI_AL_LEN(fifo) > 0) {
         mode = UV_RUN_ONCE;
-        if ((when = uvffi__al_head(heap, 0)) == NULL || (now = uvffi__al_now(clock)) == NULL) {
+        if ((when = uvffi__al_head(fifo, 0)) == NULL || (now = uvffi__al_now(clock)) == NULL) {
             Py_XDECREF(when);
             Py_DECREF(v);
             return NULL;
@@ -360,8 +370,9 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
     if (v == NULL)
         return NULL;
     Py_DECREF(v);
-    /* the timers due by now join the ready queue */
-    if (PyList_GET_SIZE(heap) > 0) {
+    /* the timers due by now join the ready queue: from the deque, or, when libuv's
+     * callbacks scheduled one out of order (into the heap), by _ready_due_timers */
+    if (UVFFI_AL_LEN(fifo) > 0) {
         if ((now = uvffi__al_now(clock)) == NULL)
             return NULL;
         v = uvffi__dict_get(d, self, uvffi__al_resolution);
@@ -370,12 +381,22 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         Py_XDECREF(v);
         if (end == NULL)
             return NULL;
-        while (PyList_GET_SIZE(heap) > 0) {
-            PyObject *timer = uvffi__al_head(heap, 2), *w;
+        if (PyList_GET_SIZE(heap) > 0) {
+            args[0] = self;
+            args[1] = end;
+            v = PyObject_VectorcallMethod(uvffi__al_due, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            Py_DECREF(end);
+            if (v == NULL)
+                return NULL;
+            Py_DECREF(v);
+            end = NULL;
+        }
+        while (end != NULL && UVFFI_AL_LEN(fifo) > 0) {
+            PyObject *timer = uvffi__al_head(fifo, 2), *w;
             w = timer == NULL ? NULL : PyObject_GetAttr(timer, uvffi__al_when);
             t = w == NULL ? -1 : PyObject_RichCompareBool(w, end, Py_GE);
             Py_XDECREF(w);
-            if (t == 0 && (uvffi__al_pop(heap) < 0 || PyObject_SetAttr(timer, uvffi__al_scheduled, Py_False) < 0 ||
+            if (t == 0 && (uvffi__al_pop(fifo) < 0 || PyObject_SetAttr(timer, uvffi__al_scheduled, Py_False) < 0 ||
                            (v = PyObject_CallMethodOneArg(ready, uvffi__al_append, timer)) == NULL))
                 t = -1;
             else if (t == 0)
@@ -389,7 +410,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
                 break;
             }
         }
-        Py_DECREF(end);
+        Py_XDECREF(end);
     }
     /* the callbacks ready now run, in order */
     if ((todo = PyObject_Length(ready)) < 0 || (v = uvffi__dict_get(d, self, uvffi__al_debug)) == NULL)
@@ -437,7 +458,7 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
 
 static PyObject *uvffi__al_run_once_m(PyObject *self, PyObject *const *a, size_t nargsf, PyObject *kwnames)
 {
-    PyObject *heap = NULL, *ready = NULL, *clock = NULL, *uv = NULL, *fds = NULL, *r = NULL, *d;
+    PyObject *heap = NULL, *fifo = NULL, *ready = NULL, *clock = NULL, *uv = NULL, *fds = NULL, *r = NULL, *d;
     int plain;
     (void)a;
     d = uvffi__dict_of(self, &uvffi__al_attrs);
@@ -445,21 +466,24 @@ static PyObject *uvffi__al_run_once_m(PyObject *self, PyObject *const *a, size_t
             uvffi__al_is_d(d, self, uvffi__al_unref, Py_False) &&
             uvffi__al_is_d(d, self, uvffi__al_entry, uvffi__aio_run_fn) &&
             (heap = uvffi__dict_get(d, self, uvffi__al_heap)) != NULL && PyList_CheckExact(heap) &&
+            PyList_GET_SIZE(heap) == 0 && (fifo = uvffi__dict_get(d, self, uvffi__al_fifo)) != NULL &&
+            Py_TYPE(fifo) == uvffi__deque_type &&
             (ready = uvffi__dict_get(d, self, uvffi__al_ready)) != NULL &&
             (clock = uvffi__dict_get(d, self, uvffi__al_clock)) != NULL && clock != Py_None &&
             (uv = uvffi__dict_get(d, self, uvffi__al_uv)) != NULL &&
             (fds = uvffi__dict_get(d, self, uvffi__al_fds)) != NULL && uvffi__al_falsy(fds, uvffi__al_dirty);
-    if (plain && PyList_GET_SIZE(heap) > 0) {
-        int rebuild = uvffi__al_rebuild(d, self, PyList_GET_SIZE(heap));
+    if (plain && UVFFI_AL_LEN(fifo) > 0) {
+        int rebuild = uvffi__al_rebuild(d, self, UVFFI_AL_LEN(fifo));
         if (rebuild < 0)
             PyErr_Clear();
         plain = rebuild == 0;
     }
     if (plain)
-        r = uvffi__al_iterate(d, self, heap, ready, clock, uv);
+        r = uvffi__al_iterate(d, self, heap, fifo, ready, clock, uv);
     else
         PyErr_Clear();  /* a missing attribute: the Python method raises what it raises */
     Py_XDECREF(heap);
+    Py_XDECREF(fifo);
     Py_XDECREF(ready);
     Py_XDECREF(clock);
     Py_XDECREF(uv);
@@ -473,7 +497,7 @@ static PyObject *uvffi__al_run_once_m(PyObject *self, PyObject *const *a, size_t
 static PyMethodDef uvffi__al_methods[] = {
     {"_run_once", (PyCFunction)(void (*)(void))uvffi__al_run_once_m, METH_FASTCALL | METH_KEYWORDS,
      "_run_once()\n--\n\n"
-     "One iteration, in asyncio's order: cancelled timers leave the heap; libuv runs once;\n"
+     "One iteration, in asyncio's order: cancelled timers leave the timers' heads; libuv runs once;\n"
      "the timers now due join the ready queue; then the callbacks that were ready at that\n"
      "point run, in order."},
     {NULL, NULL, 0, NULL}
@@ -491,9 +515,11 @@ static PyTypeObject uvffi__AioLoopOps = {
 /* Put AioLoopOps into the dict of C types (uvffi._core.native.C). */
 static int uvffi__aio_loop_install(PyObject *dict)
 {
-    PyObject *heapq;
+    PyObject *collections;
 #define UVFFI_AL_INTERN(var, s) if (var == NULL && (var = PyUnicode_InternFromString(s)) == NULL) return -1;
     UVFFI_AL_INTERN(uvffi__al_heap, "_timer_heap")
+    UVFFI_AL_INTERN(uvffi__al_fifo, "_timer_fifo")
+    UVFFI_AL_INTERN(uvffi__al_due, "_ready_due_timers")
     UVFFI_AL_INTERN(uvffi__al_ready, "_ready")
     UVFFI_AL_INTERN(uvffi__al_debug, "_debug")
     UVFFI_AL_INTERN(uvffi__al_unref, "_waker_unref")
@@ -533,13 +559,20 @@ static int uvffi__aio_loop_install(PyObject *dict)
         if (uvffi__monotonic == NULL)
             return -1;
     }
-    if (uvffi__heappop == NULL) {
-        if ((heapq = PyImport_ImportModule("heapq")) == NULL)
+    if (uvffi__deque_type == NULL) {
+        PyObject *deque;
+        if ((collections = PyImport_ImportModule("collections")) == NULL)
             return -1;
-        uvffi__heappop = PyObject_GetAttrString(heapq, "heappop");
-        Py_DECREF(heapq);
-        if (uvffi__heappop == NULL)
+        deque = PyObject_GetAttrString(collections, "deque");
+        Py_DECREF(collections);
+        if (deque == NULL)
             return -1;
+        if (!PyType_Check(deque)) {
+            Py_DECREF(deque);
+            PyErr_SetString(PyExc_TypeError, "collections.deque is not a type");
+            return -1;
+        }
+        uvffi__deque_type = (PyTypeObject *)deque;  /* kept for the module's life */
     }
     uvffi__aio_run_fn = PyDict_GetItemString(dict, uvffi__aio_run_def.ml_name);  /* the dict keeps it */
     if (uvffi__aio_run_fn == NULL)

@@ -7,13 +7,22 @@ ready queue (``_ready``), task factory, exception handler, debug mode, executor 
 high-level networking methods. Two pieces are this loop's own, with asyncio's semantics
 (``call_soon`` is too, asyncio's steps in one frame):
 
-- the timers: ``call_later`` and ``call_at`` push onto ``_timer_heap`` (asyncio's
-  ``_scheduled`` stays empty): on CPython ``(when, sequence number, TimerHandle)``, so
-  the heap compares in C (TimerHandle's comparisons are Python methods) and timers with
-  equal deadlines run in the order they were scheduled; on PyPy the TimerHandles, as
-  asyncio does (its JIT compiles their comparisons; its generic tuple comparison took
-  twice the time). Cancelled timers leave the heap by asyncio's rule (from its head,
-  or all at once when more than half of at least 100 are cancelled);
+- the timers: ``call_later`` and ``call_at`` put them in one of two places (asyncio's
+  ``_scheduled`` stays empty): ``_timer_fifo``, a deque of the timers whose deadlines came
+  in non-decreasing order (a timer goes there when its deadline is not before the last
+  one's, or the deque is empty: the usual case, since ``call_later`` with one delay gives
+  increasing deadlines), taken from its head with no comparison at all; and
+  ``_timer_heap``, a heap of the others. The first timer is the earlier of the two heads.
+  The deque is empty only when the heap is too (a deque emptied while the heap holds
+  timers gets the heap's first), so an iteration with no timer tests the deque alone.
+  Entries are, on CPython, ``(when, sequence number, TimerHandle)``, so the heap and the
+  choice between the heads compare in C (TimerHandle's comparisons are Python methods)
+  and timers with equal deadlines run in the order they were scheduled; on PyPy the
+  TimerHandles, as asyncio does (its JIT compiles their comparisons; its generic tuple
+  comparison took twice the time): there equal deadlines keep their order within the
+  deque, and the deque's head goes before the heap's on a tie. Cancelled timers leave by
+  asyncio's rule (from a head, or all at once when more than half of at least 100 are
+  cancelled);
 - the iteration, ``_run_once``, in asyncio's order: cancelled timers leave, libuv runs
   once, the timers due by then join the ready queue, and the callbacks ready at that
   point run (in debug mode each is timed and a slow one logged, as asyncio does).
@@ -76,6 +85,7 @@ import warnings
 import weakref
 from asyncio import base_events, events
 from asyncio.log import logger as _logger
+from collections import deque
 from heapq import heapify, heappop, heappush
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Type, Union
@@ -93,13 +103,14 @@ __all__ = ["Loop"]
 
 _loop_active: Callable[[Any], int] = lib.uvffi_loop_active  # ref'd active handles + requests (+1 if closing)
 _aio_run: Optional[Callable[[UVLoop, int], Any]] = C.get("aio_run")  # _c/aio_ops.c; None on PyPy
-_KEYED = not PYPY  # timer heap entries: (when, seq, TimerHandle) on CPython, TimerHandles on PyPy
+_KEYED = not PYPY  # timer entries: (when, seq, TimerHandle) on CPython, TimerHandles on PyPy
 _MAX_WAIT: float = getattr(base_events, "MAXIMUM_SELECT_TIMEOUT", 24 * 3600)  # asyncio's cap on a wait
 _MAX_TIMER_MS = int(_MAX_WAIT * 1000)
 # asyncio's rule for dropping cancelled timers: more than this fraction of at least this many
 _MIN_TIMERS: int = getattr(base_events, "_MIN_SCHEDULED_TIMER_HANDLES", 100)
 _MIN_CANCELLED_FRACTION: float = getattr(base_events, "_MIN_CANCELLED_TIMER_HANDLES_FRACTION", 0.5)
 _format_handle: Callable[[events.Handle], str] = getattr(base_events, "_format_handle", repr)
+_NO_TIMER = math.inf  # _run_once's first deadline when there is no timer
 _EXPIRED = float("-inf")  # _UVTimeout.armed once its timer fired: no asyncio deadline equals it
 
 
@@ -226,12 +237,16 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         owned = uv_loop is None
         uv = UVLoop() if uv_loop is None else uv_loop  # before asyncio's part: a failure leaves nothing open
         super().__init__()
-        # asyncio's timers in a heap. On CPython as (when, sequence number, TimerHandle),
-        # compared in C (TimerHandle's own comparisons are Python methods, ~15 calls per
-        # heappop of a 20,000-timer heap), equal deadlines in the order they were scheduled;
-        # on PyPy the TimerHandles themselves, whose comparisons its JIT compiles (its
-        # generic tuple comparison took twice the time). asyncio's ``_scheduled`` stays empty.
-        self._timer_heap: List[Any] = []  # Any: TimerHandle's private attributes
+        # asyncio's timers (see the module's docstring): those whose deadlines came in
+        # non-decreasing order in a deque, taken from its head (no heap, no comparison: a
+        # heappop of the call_later row's 20,000 timers cost PyPy ~15 Python-level
+        # comparisons), the others in a heap. Entries on CPython (when, sequence number,
+        # TimerHandle), compared in C (TimerHandle's own comparisons are Python methods),
+        # equal deadlines in the order they were scheduled; on PyPy the TimerHandles
+        # themselves, whose comparisons its JIT compiles (its generic tuple comparison took
+        # twice the time). asyncio's ``_scheduled`` stays empty.
+        self._timer_fifo: Deque[Any] = deque()  # Any: TimerHandle's private attributes
+        self._timer_heap: List[Any] = []
         self._timer_seq: Iterator[int] = itertools.count()
         # How _run_once enters libuv (run_forever picks aio_run while it holds the signal
         # wakeup fd) and reads the clock: time.monotonic while time() is asyncio's, else
@@ -340,7 +355,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                    context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` in ``delay`` seconds (asyncio's ``call_later``):
         returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
-        deadlines run in the order they were scheduled."""
+        deadlines run in the order they were scheduled (on PyPy too when scheduled one
+        after the other)."""
         if delay is None:
             raise TypeError("delay must not be None")
         clock = self._clock
@@ -353,7 +369,12 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer: Any = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
+        entry = (when, next(self._timer_seq), timer) if _KEYED else timer
+        fifo = self._timer_fifo
+        if not fifo or when >= (fifo[-1][0] if _KEYED else fifo[-1]._when):
+            fifo.append(entry)  # in deadline order: the usual case (one delay, a clock that only grows)
+        else:
+            heappush(self._timer_heap, entry)
         timer._scheduled = True
         return timer
 
@@ -361,7 +382,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                 context: Optional[contextvars.Context] = None) -> events.TimerHandle:
         """Call ``callback(*args)`` at loop time ``when`` (asyncio's ``call_at``):
         returns the :class:`asyncio.TimerHandle`. On CPython timers with equal
-        deadlines run in the order they were scheduled. :meth:`call_later` repeats its
+        deadlines run in the order they were scheduled (on PyPy too when scheduled one
+        after the other). :meth:`call_later` repeats its
         last steps rather than calling it: one Python frame per timer."""
         if when is None:
             raise TypeError("when cannot be None")
@@ -373,50 +395,132 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         timer: Any = events.TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        heappush(self._timer_heap, (timer._when, next(self._timer_seq), timer) if _KEYED else timer)
+        entry = (when, next(self._timer_seq), timer) if _KEYED else timer
+        fifo = self._timer_fifo
+        if not fifo or when >= (fifo[-1][0] if _KEYED else fifo[-1]._when):
+            fifo.append(entry)  # in deadline order: the usual case (one delay, a clock that only grows)
+        else:
+            heappush(self._timer_heap, entry)
         timer._scheduled = True
         return timer
 
-    def _drop_cancelled_timers(self) -> List[Any]:
-        """Rebuild the timer heap without its cancelled timers (asyncio does this when
-        more than half of at least 100 timers are cancelled); returns the new heap."""
-        kept = []
-        for entry in self._timer_heap:
-            timer = entry[2] if _KEYED else entry
-            if timer._cancelled:
-                timer._scheduled = False
-            else:
-                kept.append(entry)
-        heapify(kept)
-        self._timer_heap = kept
+    def _drop_cancelled_timers(self) -> None:
+        """Rebuild the timer heap and deque, in place, without their cancelled timers
+        (asyncio does this when more than half of at least 100 timers are cancelled)."""
+        heap = self._timer_heap
+        fifo = self._timer_fifo
+        for entries in (heap, fifo):
+            kept = []
+            for entry in entries:
+                timer = entry[2] if _KEYED else entry
+                if timer._cancelled:
+                    timer._scheduled = False
+                else:
+                    kept.append(entry)
+            entries.clear()
+            entries.extend(kept)  # the deque stays in deadline order; the heap is heapified below
+        heapify(heap)
         self._timer_cancelled_count = 0
-        return kept
+        if heap and not fifo:
+            fifo.append(heappop(heap))
+
+    def _first_timer_when(self) -> float:
+        """The first timer's deadline (``_NO_TIMER`` when there is none), after cancelled timers
+        left by asyncio's rule: all of them when more than half of at least 100 are
+        cancelled, else those at the heads of the heap and the deque. As everywhere, the
+        deque is left empty only if the heap is too."""
+        heap = self._timer_heap
+        fifo = self._timer_fifo
+        count = len(heap) + len(fifo)
+        if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
+            self._drop_cancelled_timers()
+        while True:
+            while heap:
+                first = heap[0][2] if _KEYED else heap[0]
+                if not first._cancelled:
+                    break
+                self._timer_cancelled_count -= 1
+                heappop(heap)
+                first._scheduled = False
+            while fifo:
+                first = fifo[0][2] if _KEYED else fifo[0]
+                if not first._cancelled:
+                    break
+                self._timer_cancelled_count -= 1
+                fifo.popleft()
+                first._scheduled = False
+            if fifo or not heap:
+                break
+            fifo.append(heappop(heap))  # the heap's first (not cancelled) starts the deque again
+        if not fifo:
+            return _NO_TIMER
+        when: float = fifo[0][0] if _KEYED else fifo[0]._when
+        if heap:
+            other: float = heap[0][0] if _KEYED else heap[0]._when
+            if other < when:
+                return other
+        return when
+
+    def _ready_due_timers(self, end: float) -> None:
+        """Move the timers due before ``end`` to the ready queue, in deadline order, from
+        the heap and the deque both (the earlier head first; on a tie, on CPython the one
+        scheduled first, on PyPy the deque's). A deque left empty with timers in the heap
+        gets the heap's first."""
+        heap = self._timer_heap
+        fifo = self._timer_fifo
+        ready = self._ready
+        while heap:
+            entry = heap[0]
+            if fifo:
+                head = fifo[0]
+                if not (entry < head if _KEYED else entry._when < head._when):
+                    timer = head[2] if _KEYED else head
+                    if timer._when >= end:
+                        return
+                    fifo.popleft()
+                    timer._scheduled = False
+                    ready.append(timer)
+                    continue
+            timer = entry[2] if _KEYED else entry
+            if timer._when >= end:
+                if not fifo:
+                    fifo.append(heappop(heap))
+                return
+            heappop(heap)
+            timer._scheduled = False
+            ready.append(timer)
+        while fifo:
+            timer = fifo[0][2] if _KEYED else fifo[0]
+            if timer._when >= end:
+                return
+            fifo.popleft()
+            timer._scheduled = False
+            ready.append(timer)
 
     def _run_once(self) -> None:
-        """One iteration, in asyncio's order: cancelled timers leave the heap; libuv
-        runs once (without waiting if callbacks are ready or the loop is stopping,
+        """One iteration, in asyncio's order: cancelled timers leave the timers' heads;
+        libuv runs once (without waiting if callbacks are ready or the loop is stopping,
         else until an event or the first timer's deadline, whose libuv timer is
         re-armed only when that timer changes); the timers now due join the ready
         queue; then the callbacks that were ready at that point run, in order (those
         they schedule wait for the next iteration). One Python frame: libuv is
         entered by one C call (``aio_run``) on CPython. On CPython (unless
         ``UVFFI_NO_CBASE=1``) ``AioLoopOps._run_once`` (_c/aio_ops.c), first in the MRO,
-        does these steps in C when ``run_forever`` enters libuv by ``aio_run``, and hands
-        any other case to this method."""
-        heap = self._timer_heap
+        does these steps in C when ``run_forever`` enters libuv by ``aio_run`` and every
+        timer is in the deque (the heap empty), and hands any other case to this method."""
+        fifo = self._timer_fifo
         ready = self._ready
-        if heap:
-            count = len(heap)
-            if count > _MIN_TIMERS and self._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
-                heap = self._drop_cancelled_timers()
+        # The first deadline, after the cancelled timers at the heads left (asyncio's rule).
+        # The deque is empty only when there is no timer at all (see _ready_due_timers): one
+        # test in an iteration with no timer; inline in the usual case (a few timers, all in
+        # the deque, the first not cancelled).
+        if fifo:
+            if self._timer_heap or len(fifo) > _MIN_TIMERS or (fifo[0][2] if _KEYED else fifo[0])._cancelled:
+                first_when = self._first_timer_when()
             else:
-                while heap:
-                    first = heap[0][2] if _KEYED else heap[0]
-                    if not first._cancelled:
-                        break
-                    self._timer_cancelled_count -= 1
-                    heappop(heap)
-                    first._scheduled = False
+                first_when = fifo[0][0] if _KEYED else fifo[0]._when
+        else:
+            first_when = _NO_TIMER
         fds = self._fds
         if fds._dirty:
             fds.sync()
@@ -428,8 +532,8 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         try:
             if ready or self._stopping:
                 mode = RUN_NOWAIT  # the timer may stay armed: unreferenced, it costs nothing here
-            elif heap:
-                when = heap[0][0] if _KEYED else heap[0]._when
+            elif first_when != _NO_TIMER:
+                when = first_when
                 timeout = when - clock()
                 if timeout <= 0:
                     mode = RUN_NOWAIT
@@ -445,15 +549,18 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         finally:
             if unref and not self._waker.closed:
                 self._waker.ref = False
-        if heap:
+        if fifo:
             end = clock() + self._clock_resolution
-            while heap:
-                timer = heap[0][2] if _KEYED else heap[0]
-                if timer._when >= end:
-                    break
-                heappop(heap)
-                timer._scheduled = False
-                ready.append(timer)
+            if self._timer_heap:
+                self._ready_due_timers(end)
+            else:
+                while fifo:
+                    timer = fifo[0][2] if _KEYED else fifo[0]
+                    if timer._when >= end:
+                        break
+                    fifo.popleft()
+                    timer._scheduled = False
+                    ready.append(timer)
         todo = len(ready)
         if self._debug:
             self._run_ready_debug(todo)
@@ -498,9 +605,10 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
         if self._closed:
             return
         super().close()
-        for entry in self._timer_heap:
-            (entry[2] if _KEYED else entry)._scheduled = False
-        self._timer_heap.clear()
+        for entries in (self._timer_heap, self._timer_fifo):
+            for entry in entries:
+                (entry[2] if _KEYED else entry)._scheduled = False
+            entries.clear()
         for sig in list(self._signal_handlers):
             try:
                 self.remove_signal_handler(sig)
@@ -508,20 +616,27 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
                 pass  # another thread (no signal.signal there) or a signal that cannot be restored
         self._close_signal_wakeup()
         uv = self.uv_loop
-        if uv.closed:
-            return
-        self._fds.close()
-        self._timeout.close()
-        if not self._waker.closed:
-            self._waker.close()
-        if self._uv_owned:
-            uv.close()
-        else:
-            # Not ours to close: one non-blocking iteration runs our handles' close callbacks.
-            try:
-                uv.run(RUN_NOWAIT)
-            except RuntimeError:
-                pass  # the owner runs it right now (we were called from its callback)
+        if not uv.closed:
+            self._fds.close()
+            self._timeout.close()
+            if not self._waker.closed:
+                self._waker.close()
+            if self._uv_owned:
+                uv.close()
+            else:
+                # Not ours to close: one non-blocking iteration runs our handles' close callbacks.
+                try:
+                    uv.run(RUN_NOWAIT)
+                except RuntimeError:
+                    pass  # the owner runs it right now (we were called from its callback)
+        # No reference cycle left through the loop (asyncio's closed loop is in none
+        # either): the fd table lets go of it, and so does the closed uvffi loop's
+        # excepthook. Code that drops its last reference to a closed loop (anyio's
+        # test_asyncio_run_does_not_leak_event_loop) sees it freed then, not at the next
+        # collection.
+        self._fds._loop = None
+        if uv.closed and vars(uv).get("excepthook") == self._uv_excepthook:
+            del uv.excepthook
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
         if not getattr(self, "_closed", True):

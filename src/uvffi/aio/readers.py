@@ -94,17 +94,27 @@ class FdWatchers:
     """The fd table of one :class:`~uvffi.aio.Loop`."""
 
     def __init__(self, loop: "Loop") -> None:
-        self._loop = loop
+        # None once closed: a closed loop and its table are in no reference cycle, so the
+        # loop is freed when its last reference goes, without waiting for a collection
+        # (as asyncio's own closed loop is)
+        self._loop: Optional["Loop"] = loop
         self._watches: Dict[int, _Watch] = {}
         self._dirty: Set[_Watch] = set()  # changed since the last sync()
 
     def __len__(self) -> int:
         return len(self._watches)
 
+    def _live_loop(self) -> "Loop":
+        """The loop; asyncio's ``RuntimeError`` once the table is closed."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("Event loop is closed")
+        return loop
+
     def _watch(self, fd: int) -> _Watch:
         w = self._watches.get(fd)
         if w is None:
-            loop = self._loop
+            loop = self._live_loop()
             try:
                 blocking = os.get_blocking(fd)
             except OSError:
@@ -128,7 +138,7 @@ class FdWatchers:
         fileno = fileno_of(fd)
         w = self._watch(fileno)
         w.fileobj = fd
-        handle = events.Handle(callback, args, self._loop, None)
+        handle = events.Handle(callback, args, self._live_loop(), None)
         if writing:
             old, w.writer = w.writer, handle
         else:
@@ -201,13 +211,15 @@ class FdWatchers:
             w.started = mask
 
     def close(self) -> None:
-        """Close every Poll and cancel every callback."""
+        """Close every Poll, cancel every callback and let go of the loop (adding a
+        reader or writer then raises ``RuntimeError``)."""
         for w in list(self._watches.values()):
             for h in (w.reader, w.writer):
                 if h is not None:
                     h.cancel()
             w.reader = w.writer = None
             self._drop(w)
+        self._loop = None
 
 
 def _os_error(exc: UVError) -> Exception:
