@@ -886,7 +886,7 @@ def test_a_loop_subclass_with_its_own_getattribute_sees_the_iterations_reads() -
         read = set(seen)
     finally:
         loop.close()
-    assert {"_waker_unref", "_uv_entry", "_timer_heap"} <= read  # names only the iteration reads
+    assert {"_waker_unref", "_uv_entry", "_timer_fifo"} <= read  # names only the iteration reads
 
 
 def test_timers_scheduled_out_of_order_during_libuvs_run_fire_in_deadline_order(aloop: uvffi.aio.Loop) -> None:
