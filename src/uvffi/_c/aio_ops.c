@@ -265,6 +265,17 @@ static int uvffi__al_pop(PyObject *fifo)
     return 0;
 }
 
+/* self.name(arg), the result dropped: 0, or -1 with an exception. */
+static int uvffi__al_call1(PyObject *self, PyObject *name, PyObject *arg)
+{
+    PyObject *args[2] = {self, arg};
+    PyObject *r = PyObject_VectorcallMethod(name, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* The plain case's iteration; NULL with an exception, as the Python steps raise. */
 static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, PyObject *fifo, PyObject *ready,
                                    PyObject *clock, PyObject *uv)
@@ -382,14 +393,10 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
         if (end == NULL)
             return NULL;
         if (PyList_GET_SIZE(heap) > 0) {
-            args[0] = self;
-            args[1] = end;
-            v = PyObject_VectorcallMethod(uvffi__al_due, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-            Py_DECREF(end);
-            if (v == NULL)
+            t = uvffi__al_call1(self, uvffi__al_due, end);
+            Py_CLEAR(end);
+            if (t < 0)
                 return NULL;
-            Py_DECREF(v);
-            end = NULL;
         }
         while (end != NULL && UVFFI_AL_LEN(fifo) > 0) {
             PyObject *timer = uvffi__al_head(fifo, 2), *w;
@@ -422,13 +429,10 @@ static PyObject *uvffi__al_iterate(PyObject *d, PyObject *self, PyObject *heap, 
     if (t) {
         if ((v = PyLong_FromSsize_t(todo)) == NULL)
             return NULL;
-        args[0] = self;
-        args[1] = v;
-        handle = PyObject_VectorcallMethod(uvffi__al_run_debug, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        t = uvffi__al_call1(self, uvffi__al_run_debug, v);
         Py_DECREF(v);
-        if (handle == NULL)
+        if (t < 0)
             return NULL;
-        Py_DECREF(handle);
         Py_RETURN_NONE;
     }
     if (todo == 0)

@@ -553,7 +553,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             end = clock() + self._clock_resolution
             if self._timer_heap:
                 self._ready_due_timers(end)
-            else:
+            else:  # _ready_due_timers' last loop, inline: the usual case, without its frame
                 while fifo:
                     timer = fifo[0][2] if _KEYED else fifo[0]
                     if timer._when >= end:
