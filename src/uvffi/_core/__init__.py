@@ -72,7 +72,10 @@ def c_methods(name: str) -> Callable[[T], T]:
 def public_signature(cls: type) -> inspect.Signature:
     """The constructor's signature as users call it: the Python ``__init__``'s, without ``self``
     and without the private keyword arguments (``_arg``) subclasses pass to ``Handle``."""
-    init = inspect.signature(cls.__init__)  # type: ignore[misc]
+    try:  # the annotations evaluated (they are strings here), as documentation tools show them
+        init = inspect.signature(cls.__init__, eval_str=True)  # type: ignore[misc]
+    except (TypeError, NameError):  # Python 3.9 (no eval_str), or a name only type checkers see
+        init = inspect.signature(cls.__init__)  # type: ignore[misc]
     params = [p for p in list(init.parameters.values())[1:] if not p.name.startswith("_")]
     return init.replace(parameters=params, return_annotation=inspect.Signature.empty)
 
