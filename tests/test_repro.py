@@ -514,7 +514,9 @@ def test_loop_handles_under_a_signal_storm_is_whole_or_raises():
         signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
         for i in range(3000):
             try:
-                armed[0] = True
+                # every other try unarmed: one whole answer at least, however slow the walk
+                # (under load every armed walk can be interrupted)
+                armed[0] = i % 2 == 0
                 n = len(loop.handles)
                 armed[0] = False
                 sizes.add(n)
