@@ -192,23 +192,21 @@ static PyTypeObject uvffi__StreamTransportOps = {
 /* Put StreamTransportOps into the dict of C types (uvffi._core.native.C). */
 static int uvffi__aio_stream_install(PyObject *dict)
 {
-#define UVFFI_TS_INTERN(var, s) if (var == NULL && (var = PyUnicode_InternFromString(s)) == NULL) return -1;
-    UVFFI_TS_INTERN(uvffi__ts_eof, "_eof")
-    UVFFI_TS_INTERN(uvffi__ts_sendfile, "_sendfile_active")
-    UVFFI_TS_INTERN(uvffi__ts_conn_lost, "_conn_lost")
-    UVFFI_TS_INTERN(uvffi__ts_pending, "_pending_writes")
-    UVFFI_TS_INTERN(uvffi__ts_handle, "_handle")
-    UVFFI_TS_INTERN(uvffi__ts_closing, "_closing")
-    UVFFI_TS_INTERN(uvffi__ts_buffered, "_buffered")
-    UVFFI_TS_INTERN(uvffi__ts_protocol, "_protocol")
-    UVFFI_TS_INTERN(uvffi__ts_data_received, "data_received")
-    UVFFI_TS_INTERN(uvffi__ts_fatal, "_fatal_error")
-    UVFFI_TS_INTERN(uvffi__ts_feed, "_feed_buffered")
-    UVFFI_TS_INTERN(uvffi__ts_write_rest, "_write_rest")
-    UVFFI_TS_INTERN(uvffi__ts_write, "write")
-    UVFFI_TS_INTERN(uvffi__ts_on_read, "_on_read")
-    UVFFI_TS_INTERN(uvffi__ts_msg, "Fatal error: protocol.data_received() call failed.")
-#undef UVFFI_TS_INTERN
+    UVFFI_INTERN(uvffi__ts_eof, "_eof")
+    UVFFI_INTERN(uvffi__ts_sendfile, "_sendfile_active")
+    UVFFI_INTERN(uvffi__ts_conn_lost, "_conn_lost")
+    UVFFI_INTERN(uvffi__ts_pending, "_pending_writes")
+    UVFFI_INTERN(uvffi__ts_handle, "_handle")
+    UVFFI_INTERN(uvffi__ts_closing, "_closing")
+    UVFFI_INTERN(uvffi__ts_buffered, "_buffered")
+    UVFFI_INTERN(uvffi__ts_protocol, "_protocol")
+    UVFFI_INTERN(uvffi__ts_data_received, "data_received")
+    UVFFI_INTERN(uvffi__ts_fatal, "_fatal_error")
+    UVFFI_INTERN(uvffi__ts_feed, "_feed_buffered")
+    UVFFI_INTERN(uvffi__ts_write_rest, "_write_rest")
+    UVFFI_INTERN(uvffi__ts_write, "write")
+    UVFFI_INTERN(uvffi__ts_on_read, "_on_read")
+    UVFFI_INTERN(uvffi__ts_msg, "Fatal error: protocol.data_received() call failed.")
     if (uvffi__ts_zero == NULL && (uvffi__ts_zero = PyLong_FromLong(0)) == NULL)
         return -1;
     uvffi__StreamTransportOps.tp_new = PyBaseObject_Type.tp_new;  /* a mix-in: instances are made as object's */

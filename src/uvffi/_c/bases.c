@@ -46,6 +46,8 @@ static void *uvffi__cptr(PyObject *o, void *ctype)
 #define UVFFI_SETREF(field, value) \
     do { PyObject *uvffi__v = (value); Py_INCREF(uvffi__v); Py_XSETREF(field, uvffi__v); } while (0)
 #define UVFFI_NOKW(kwnames) ((kwnames) == NULL || PyTuple_GET_SIZE(kwnames) == 0)
+/* In a C type's install function (returning int): intern the name s into var once. */
+#define UVFFI_INTERN(var, s) if (var == NULL && (var = PyUnicode_InternFromString(s)) == NULL) return -1;
 
 
 typedef struct {
@@ -461,7 +463,6 @@ static int uvffi__publish(PyObject *dict, PyTypeObject *type)
 static int uvffi__bases_install(PyObject *dict, unsigned long main_ident)
 {
     uvffi__main_ident = main_ident;
-#define UVFFI_INTERN(var, s) if (var == NULL && (var = PyUnicode_InternFromString(s)) == NULL) return -1;
     UVFFI_INTERN(uvffi__s_init, "__init__")
     UVFFI_INTERN(uvffi__s_kind, "_kind")
     UVFFI_INTERN(uvffi__s_close, "close")
@@ -471,7 +472,6 @@ static int uvffi__bases_install(PyObject *dict, unsigned long main_ident)
     UVFFI_INTERN(uvffi__s_lrun, "run")
     UVFFI_INTERN(uvffi__s_tsafe, "call_soon_threadsafe")
     UVFFI_INTERN(uvffi__s_loop, "_loop")
-#undef UVFFI_INTERN
     if (uvffi__publish(dict, &uvffi__HandleStorage) < 0 || uvffi__publish(dict, &uvffi__HandleOps) < 0 ||
         uvffi__publish(dict, &uvffi__LoopStorage) < 0 || uvffi__publish(dict, &uvffi__LoopOps) < 0)
         return -1;
