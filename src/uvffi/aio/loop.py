@@ -550,17 +550,7 @@ class Loop(_SockMethods, base_events.BaseEventLoop):
             if unref and not self._waker.closed:
                 self._waker.ref = False
         if fifo:
-            end = clock() + self._clock_resolution
-            if self._timer_heap:
-                self._ready_due_timers(end)
-            else:  # _ready_due_timers' last loop, inline: the usual case, without its frame
-                while fifo:
-                    timer = fifo[0][2] if _KEYED else fifo[0]
-                    if timer._when >= end:
-                        break
-                    fifo.popleft()
-                    timer._scheduled = False
-                    ready.append(timer)
+            self._ready_due_timers(clock() + self._clock_resolution)
         todo = len(ready)
         if self._debug:
             self._run_ready_debug(todo)
