@@ -8,7 +8,7 @@ import errno
 import os
 import socket
 import tempfile
-from typing import Any, Iterator, List, Tuple
+from typing import Any, BinaryIO, Iterator, List, Tuple
 
 import pytest
 
@@ -451,42 +451,45 @@ def test_sock_sendfile_of_a_file_with_no_fd_needs_the_fallback(aloop: uvffi.aio.
     assert (sent, received) == (4, b"data")
 
 
-def test_sock_sendfile_to_a_peer_that_goes_away_raises_and_keeps_the_position(
-        aloop: uvffi.aio.Loop, pair: Any) -> None:
-    a, b = pair
+@pytest.fixture
+def big_file() -> Iterator[BinaryIO]:
+    """A temporary file of 8,000,000 random bytes, at its start: more than a socket pair buffers."""
     with tempfile.TemporaryFile() as f:
         f.write(os.urandom(8_000_000))
         f.seek(0)
+        yield f
 
-        async def main() -> None:
-            await aloop.sock_recv(b, 1)  # the first bytes are out
-            b.close()
 
-        task = aloop.create_task(main())
-        with pytest.raises(OSError) as info:
-            aloop.run_until_complete(aloop.sock_sendfile(a, f, fallback=False))
-        aloop.run_until_complete(task)
-        assert info.value.errno in (errno.EPIPE, errno.ECONNRESET)
-        assert 0 < f.tell() < 8_000_000
+def test_sock_sendfile_to_a_peer_that_goes_away_raises_and_keeps_the_position(
+        aloop: uvffi.aio.Loop, pair: Any, big_file: BinaryIO) -> None:
+    a, b = pair
+
+    async def main() -> None:
+        await aloop.sock_recv(b, 1)  # the first bytes are out
+        b.close()
+
+    task = aloop.create_task(main())
+    with pytest.raises(OSError) as info:
+        aloop.run_until_complete(aloop.sock_sendfile(a, big_file, fallback=False))
+    aloop.run_until_complete(task)
+    assert info.value.errno in (errno.EPIPE, errno.ECONNRESET)
+    assert 0 < big_file.tell() < 8_000_000
     assert not aloop.remove_writer(a)
 
 
 def test_a_cancelled_sock_sendfile_removes_its_writer_and_keeps_the_position(
-        aloop: uvffi.aio.Loop, pair: Any) -> None:
+        aloop: uvffi.aio.Loop, pair: Any, big_file: BinaryIO) -> None:
     a, b = pair
-    with tempfile.TemporaryFile() as f:
-        f.write(os.urandom(8_000_000))
-        f.seek(0)
 
-        async def main() -> None:
-            task = aloop.create_task(aloop.sock_sendfile(a, f, fallback=False))
-            await aloop.sock_recv(b, 1)  # started, and waiting for the peer to read
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+    async def main() -> None:
+        task = aloop.create_task(aloop.sock_sendfile(a, big_file, fallback=False))
+        await aloop.sock_recv(b, 1)  # started, and waiting for the peer to read
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
-        aloop.run_until_complete(main())
-        assert 0 < f.tell() < 8_000_000
+    aloop.run_until_complete(main())
+    assert 0 < big_file.tell() < 8_000_000
     assert not aloop.remove_writer(a)
 
 
